@@ -1,0 +1,40 @@
+# Two commands on a fresh Debian machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+PORT   ?= 5000
+SIM_PORT ?= 5055
+
+.PHONY: install run test test-fast e2e-browser soak bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Browser tests drive Debian's Chromium; install it when we may (root with apt-get).
+e2e-browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium; browser tests will say so"; \
+	  else echo "chromium is missing (apt-get install chromium); browser tests will say so"; fi; }
+
+test: install e2e-browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+run: install
+	@bin/run-stack $(PORT) $(SIM_PORT)
+
+soak: install
+	$(BIN)/python -m pytest tests -m soak $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/sync_bench.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,75 @@
+"""The CRM portal: an app factory and nothing else at import time."""
+import logging
+import os
+
+from flask import Flask
+
+from portal.config import load_config
+
+# The project root: templates/, static/ and migrations/ live beside the package.
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+
+
+def create_app(config=None):
+    """Build the app. ``config`` (a dict) overrides the environment, e.g. in tests."""
+    app = Flask(__name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+                template_folder=os.path.join(ROOT, "templates"),
+                static_folder=os.path.join(ROOT, "static"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from portal.extensions import bootstrap, csrf, db, login_manager, migrate, oauth
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "warning"
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    oauth.init_app(app)
+
+    _import_models()
+    _register_blueprints(app)
+
+    from portal.core import errors, templating
+
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app
+
+
+# Feature packages, in the order their blueprints register. A package without the module
+# yet (a feature still being built) is skipped.
+FEATURES = ("accounts", "crm", "google", "sync", "scheduler")
+
+
+def _optional_module(name):
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+def _import_models():
+    """Every model module, so metadata (and Alembic) sees all tables."""
+    for feature in FEATURES:
+        _optional_module(f"portal.{feature}.models")
+
+
+def _register_blueprints(app):
+    for feature in FEATURES:
+        routes = _optional_module(f"portal.{feature}.routes")
+        if routes is not None:
+            app.register_blueprint(routes.bp)

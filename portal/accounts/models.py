@@ -1,0 +1,51 @@
+"""Users and roles."""
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.core.types import UTCDateTime, utcnow
+from portal.extensions import db, login_manager
+
+ROLE_ADMIN = "admin"
+ROLE_USER = "user"
+ROLES = (ROLE_ADMIN, ROLE_USER)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: login and the address matched against Google attendees; stored lower-case
+    email: Mapped[str] = mapped_column(db.String(254), unique=True)
+    name: Mapped[str] = mapped_column(db.String(120))
+    password_hash: Mapped[str] = mapped_column(db.String(255))
+    #: "admin" or "user"
+    role: Mapped[str] = mapped_column(db.String(16), default=ROLE_USER)
+    #: deactivated users cannot log in; their activities stay
+    active: Mapped[bool] = mapped_column(default=True)
+    #: IANA zone name; every time the user sees or types is in this zone
+    time_zone: Mapped[str] = mapped_column(db.String(64), default="UTC")
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def is_admin(self):
+        return self.role == ROLE_ADMIN
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def __repr__(self):
+        return f"<User {self.email}>"
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None

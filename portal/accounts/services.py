@@ -1,0 +1,60 @@
+"""Account operations. Services flush; the request commits."""
+from sqlalchemy import func, select
+
+from portal.accounts.models import ROLE_ADMIN, User
+from portal.extensions import db
+
+
+class AccountError(ValueError):
+    """A rule about users was broken; the message is shown to the person."""
+
+
+def normalize_email(email):
+    return (email or "").strip().lower()
+
+
+def find_by_email(email):
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def authenticate(email, password):
+    """The active user with these credentials, or None (one answer for every failure)."""
+    user = find_by_email(email)
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def create_user(*, email, name, password, role="user", time_zone="UTC", active=True):
+    email = normalize_email(email)
+    if find_by_email(email) is not None:
+        raise AccountError(f"A user with the email {email} already exists.")
+    if not password or len(password) < 8:
+        raise AccountError("The password needs at least 8 characters.")
+    user = User(email=email, name=name.strip(), role=role, time_zone=time_zone, active=active)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user, *, email, name, time_zone, role=None, active=None):
+    email = normalize_email(email)
+    other = find_by_email(email)
+    if other is not None and other.id != user.id:
+        raise AccountError(f"A user with the email {email} already exists.")
+    demoting = (role is not None and role != ROLE_ADMIN) or active is False
+    if user.is_admin and demoting and _other_active_admins(user) == 0:
+        raise AccountError("This is the last active admin; make someone else admin first.")
+    user.email, user.name, user.time_zone = email, name.strip(), time_zone
+    if role is not None:
+        user.role = role
+    if active is not None:
+        user.active = active
+    db.session.flush()
+    return user
+
+
+def _other_active_admins(user):
+    return db.session.scalar(select(func.count(User.id)).where(
+        User.role == ROLE_ADMIN, User.active.is_(True), User.id != user.id))

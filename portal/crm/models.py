@@ -1,0 +1,184 @@
+"""CRM records: activity types, activities, contacts and tags."""
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.types import GUID, UTCDateTime, utcnow
+from portal.extensions import db
+
+STATUS_PLANNED = "Planned"
+STATUS_HELD = "Held"
+STATUS_NOT_HELD = "Not Held"
+STATUSES = (STATUS_PLANNED, STATUS_HELD, STATUS_NOT_HELD)
+PRIORITIES = ("Low", "Medium", "High")
+VISIBILITIES = ("default", "public", "private")
+
+TAG_PRIVATE = "private"
+TAG_PUBLIC = "public"
+TAG_CORPORATE = "corporate"
+TAG_VISIBILITIES = (TAG_PRIVATE, TAG_PUBLIC, TAG_CORPORATE)
+
+
+class ActivityType(db.Model):
+    """A picklist value (Call, Meeting, Task...); each maps to at most one Google calendar."""
+
+    __tablename__ = "activity_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(db.String(64), unique=True)
+    #: order in pickers; lower first
+    position: Mapped[int] = mapped_column(default=0)
+    #: inactive types are hidden from pickers but kept on existing activities
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self):
+        return f"<ActivityType {self.name}>"
+
+
+activity_participants = db.Table(
+    "activity_participants",
+    db.Column("activity_id", db.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("user_id", db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+activity_invitees = db.Table(
+    "activity_invitees",
+    db.Column("activity_id", db.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("contact_id", db.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Activity(db.Model):
+    """An event or task. Timed ones store UTC instants; all-day ones store whole dates."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stable identity; the Google event id is derived from it so retries cannot duplicate
+    uid: Mapped[uuid.UUID] = mapped_column(GUID, unique=True, default=uuid.uuid4)
+    subject: Mapped[str] = mapped_column(db.String(255))
+    activity_type_id: Mapped[int] = mapped_column(db.ForeignKey("activity_types.id"), index=True)
+    status: Mapped[str] = mapped_column(db.String(16), default=STATUS_PLANNED)
+    priority: Mapped[str] = mapped_column(db.String(16), default="Medium")
+    all_day: Mapped[bool] = mapped_column(default=False)
+    #: timed activities: instants in UTC (None when all_day)
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: all-day activities: first and last day, both inclusive (Google's end is exclusive)
+    start_date: Mapped[date | None] = mapped_column(db.Date, index=True)
+    end_date: Mapped[date | None] = mapped_column(db.Date)
+    #: IANA zone the times were entered in; recurring events repeat in this zone
+    time_zone: Mapped[str] = mapped_column(db.String(64), default="UTC")
+    location: Mapped[str] = mapped_column(db.String(255), default="")
+    description: Mapped[str] = mapped_column(db.Text, default="")
+    #: RRULE/EXDATE lines, newline separated, for recurring activities
+    recurrence: Mapped[str] = mapped_column(db.Text, default="")
+    #: popup reminder before the start, in minutes (None: no reminder)
+    reminder_minutes: Mapped[int | None] = mapped_column()
+    visibility: Mapped[str] = mapped_column(db.String(16), default="default")
+    #: only activities shown in the calendar are synced with Google
+    show_in_calendar: Mapped[bool] = mapped_column(default=True)
+    organizer_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    modified_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: bumped by SQLAlchemy on every UPDATE; also guards against lost concurrent edits
+    version: Mapped[int] = mapped_column(default=1)
+
+    activity_type = relationship("ActivityType")
+    organizer = relationship("User", foreign_keys=[organizer_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    participants = relationship("User", secondary=activity_participants, order_by="User.name")
+    invitees = relationship("Contact", secondary=activity_invitees,
+                            order_by="Contact.last_name", back_populates="activities")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self):
+        return f"<Activity {self.id} {self.subject!r}>"
+
+
+contact_tags = db.Table(
+    "contact_tags",
+    db.Column("contact_id", db.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("tag_id", db.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(db.Model):
+    """A label on contacts: private (owner only), public (everyone) or corporate (admin-managed)."""
+
+    __tablename__ = "tags"
+    __table_args__ = (db.UniqueConstraint("name", "visibility", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(db.String(64))
+    visibility: Mapped[str] = mapped_column(db.String(16), default=TAG_PRIVATE)
+    owner_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"), index=True)
+
+    owner = relationship("User")
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[uuid.UUID] = mapped_column(GUID, unique=True, default=uuid.uuid4)
+    #: the user who owns (and may edit) the contact
+    owner_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"), index=True)
+    first_name: Mapped[str] = mapped_column(db.String(100), default="")
+    last_name: Mapped[str] = mapped_column(db.String(100))
+    organization: Mapped[str] = mapped_column(db.String(200), default="")
+    job_title: Mapped[str] = mapped_column(db.String(200), default="")
+    street: Mapped[str] = mapped_column(db.String(255), default="")
+    city: Mapped[str] = mapped_column(db.String(100), default="")
+    postal_code: Mapped[str] = mapped_column(db.String(32), default="")
+    region: Mapped[str] = mapped_column(db.String(100), default="")
+    country: Mapped[str] = mapped_column(db.String(100), default="")
+    birthday: Mapped[date | None] = mapped_column(db.Date)
+    notes: Mapped[str] = mapped_column(db.Text, default="")
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    modified_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    owner = relationship("User")
+    emails = relationship("ContactEmail", cascade="all, delete-orphan",
+                          order_by="ContactEmail.position")
+    phones = relationship("ContactPhone", cascade="all, delete-orphan",
+                          order_by="ContactPhone.position")
+    tags = relationship("Tag", secondary=contact_tags, order_by="Tag.name")
+    activities = relationship("Activity", secondary=activity_invitees, back_populates="invitees")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def full_name(self):
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
+    def primary_email(self):
+        return self.emails[0].email if self.emails else ""
+
+
+class ContactEmail(db.Model):
+    __tablename__ = "contact_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(db.ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            index=True)
+    #: lower-case, matched against Google attendees
+    email: Mapped[str] = mapped_column(db.String(254), index=True)
+    label: Mapped[str] = mapped_column(db.String(32), default="work")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class ContactPhone(db.Model):
+    __tablename__ = "contact_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(db.ForeignKey("contacts.id", ondelete="CASCADE"),
+                                            index=True)
+    number: Mapped[str] = mapped_column(db.String(64))
+    label: Mapped[str] = mapped_column(db.String(32), default="work")
+    position: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,72 @@
+"""App factory, configuration, migrations and the layering rules."""
+import ast
+import pathlib
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from portal import ROOT, create_app
+from portal.config import ConfigError
+
+
+def test_missing_secret_key_outside_development_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app()
+
+
+def test_migrations_have_a_single_head():
+    script = ScriptDirectory.from_config(_alembic_config())
+    assert len(script.get_heads()) == 1
+
+
+def _alembic_config():
+    cfg = Config(str(pathlib.Path(ROOT, "migrations", "alembic.ini")))
+    cfg.set_main_option("script_location", str(pathlib.Path(ROOT, "migrations")))
+    return cfg
+
+
+def test_upgrade_from_empty_matches_the_models(tmp_path, monkeypatch):
+    """Upgrade an empty database to head, then autogenerate finds nothing left to do."""
+    import os
+
+    from flask_migrate import upgrade
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from portal.extensions import db
+
+    url = os.environ.get("MIGRATION_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'm.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+        assert diff == []
+        db.drop_all()
+
+
+# Modules that must stay free of Flask and the models (DESIGN.md rule 1); the list grows
+# as those layers are written.
+PURE_MODULES = ["portal/core/timezones.py"]
+
+
+@pytest.mark.parametrize("relpath", PURE_MODULES)
+def test_pure_modules_import_neither_flask_nor_models(relpath):
+    tree = ast.parse(pathlib.Path(ROOT, relpath).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    forbidden = {m for m in imported
+                 if m.split(".")[0] in {"flask", "flask_sqlalchemy", "sqlalchemy"}
+                 or m.endswith(".models") or m == "portal.extensions"}
+    assert not forbidden, f"{relpath} imports {forbidden}"
