@@ -1,8 +1,9 @@
 """CRM pages. (Placeholder views; the calendar and activity forms replace these.)"""
-from flask import Blueprint, render_template
+from flask import render_template
 from flask_login import login_required
 
-bp = Blueprint("crm", __name__)
+from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
+from portal.crm.blueprint import bp
 
 
 @bp.get("/")
