@@ -1,0 +1,82 @@
+"""The dispatcher: RQ's cron scheduler enqueues ``tick`` every minute; a worker runs it.
+
+``tick`` claims the due cron tasks (see services.claim_due_tasks) and runs their handlers,
+which only enqueue per-mapping sync jobs; the work itself happens in the workers. Running two
+dispatchers is harmless: both enqueue a tick, and only one tick wins each claim.
+"""
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from rq.cron import CronScheduler
+
+from portal.extensions import db
+from portal.jobs.connection import get_queue, get_redis
+from portal.scheduler import services
+from portal.scheduler.handlers import HANDLERS
+from portal.scheduler.models import CronTask
+
+log = logging.getLogger(__name__)
+
+TICK_CRON = "* * * * *"  # every minute, on the minute
+
+
+def tick():
+    """RQ job: run every cron task that is active and due. Returns the names it ran."""
+    ran = []
+    for task in services.claim_due_tasks():
+        run_claimed(task)
+        ran.append(task.name)
+    return ran
+
+
+def run_task_now(task_id):
+    """RQ job behind the Scheduler page's *Run now*."""
+    task = db.session.get(CronTask, task_id)
+    if task is None:
+        return None
+    if not services.claim_now(task):
+        return f"{task.name} was claimed by another run"
+    run_claimed(task)
+    return task.last_message
+
+
+def run_claimed(task):
+    """Run a claimed task's handler and record what it did; a failure is recorded, not lost."""
+    handler = HANDLERS[task.handler]
+    try:
+        outcome = handler(task)
+    except Exception as exc:  # recorded on the task row for the admin, and logged in full
+        log.exception("cron task %s failed", task.name)
+        db.session.rollback()
+        task = db.session.get(CronTask, task.id)
+        services.record_outcome(task, ok=False, message=f"{type(exc).__name__}: {exc}")
+    else:
+        services.record_outcome(task, ok=True, message=outcome.message, job_ids=outcome.job_ids)
+    db.session.commit()
+    return task
+
+
+def enqueue_run_now(task):
+    """Queue a manual run of ``task``; the page shows its outcome once a worker ran it."""
+    return get_queue().enqueue(run_task_now, task.id, job_timeout=600)
+
+
+def build_cron_scheduler(app):
+    """RQ's CronScheduler with the one-minute tick registered on the portal's queue."""
+    cron = CronScheduler(connection=get_redis(app), name=f"portal-dispatcher-{id(app):x}")
+    cron.register(tick, queue_name=app.config["RQ_QUEUE"], cron=TICK_CRON, job_timeout=600,
+                  result_ttl=3600)
+    return cron
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the dispatcher: enqueue a tick every minute (one per deployment is enough)."""
+    services.ensure_default_tasks()
+    db.session.commit()
+    click.echo("Dispatcher started: a tick every minute on queue "
+               f"{current_app.config['RQ_QUEUE']!r}. Ctrl-C stops it.")
+    build_cron_scheduler(current_app._get_current_object()).start()

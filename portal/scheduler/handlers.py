@@ -1,0 +1,52 @@
+"""What each cron task does. A handler takes the claimed CronTask and returns an Outcome.
+
+Handlers must be quick: they decide what is due and enqueue jobs; workers do the syncing.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from portal.core.types import utcnow
+from portal.extensions import db
+
+SYNC_RUN_RETENTION = timedelta(days=30)
+
+
+@dataclass
+class Outcome:
+    message: str
+    job_ids: list = field(default_factory=list)
+
+
+def google_calendar_export(task):
+    return _fan_out("export")
+
+
+def google_calendar_import(task):
+    return _fan_out("import")
+
+
+def _fan_out(direction):
+    from portal.scheduler.fanout import enqueue_due_syncs
+
+    result = enqueue_due_syncs(direction)
+    message = f"{len(result.job_ids)} {direction} job(s) enqueued"
+    if result.skipped_reauth:
+        message += f"; {result.skipped_reauth} skipped (reconnect needed)"
+    return Outcome(message, result.job_ids)
+
+
+def clean_sync_runs(task):
+    from portal.sync.models import SyncRun
+
+    cutoff = utcnow() - SYNC_RUN_RETENTION
+    deleted = db.session.execute(delete(SyncRun).where(SyncRun.finished_at < cutoff)).rowcount
+    return Outcome(f"{deleted} sync run(s) older than 30 days deleted")
+
+
+HANDLERS = {
+    "google_calendar_export": google_calendar_export,
+    "google_calendar_import": google_calendar_import,
+    "clean_sync_runs": clean_sync_runs,
+}
