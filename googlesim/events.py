@@ -1,0 +1,508 @@
+"""Calendar v3 domain logic: calendars and events on the store, no Flask routing.
+
+The route layer (calendar.py) and the control API (control.py) both call these, so a change
+made "as the account owner" goes through exactly the same bookkeeping (seq, etag, updated,
+change log, watch notifications) as one made through the API.
+"""
+import base64
+import copy
+import re
+import secrets
+from datetime import datetime, timezone
+
+from . import recurrence as rec_mod
+from .errors import ApiError, bad_request, not_found
+from .store import decode_token, encode_token, now_rfc3339, random_id
+
+EVENT_ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
+STATUSES = ("confirmed", "tentative", "cancelled")
+RESPONSES = ("needsAction", "declined", "tentative", "accepted")
+READ_ONLY = ("kind", "etag", "created", "updated", "htmlLink", "creator", "recurringEventId")
+STRING_FIELDS = ("summary", "description", "location", "colorId", "transparency",
+                 "visibility", "iCalUID", "hangoutLink", "eventType")
+FAR_FUTURE = 1e13
+
+
+# -- calendars ---------------------------------------------------------------------------------
+def calendar_for(st, email, calendar_id):
+    """The calendar ``email`` may use; ``primary`` aliases their own. 404 otherwise."""
+    cid = email if calendar_id == "primary" else calendar_id
+    cal = st.calendars.get(cid)
+    if cal is None or cal["owner"] != email:
+        raise not_found("Not Found")
+    return cal
+
+
+def calendar_resource(cal):
+    return {"kind": "calendar#calendar", "etag": cal["etag"], "id": cal["id"],
+            "summary": cal["summary"], "description": cal.get("description", ""),
+            "timeZone": cal["timeZone"],
+            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}}
+
+
+def calendar_list_entry(cal):
+    out = {"kind": "calendar#calendarListEntry", "etag": cal["etag"], "id": cal["id"],
+           "summary": cal["summary"], "timeZone": cal["timeZone"], "accessRole": "owner",
+           "colorId": "14", "backgroundColor": "#9fe1e7", "foregroundColor": "#000000",
+           "selected": True, "defaultReminders": [],
+           "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}}
+    if cal.get("description"):
+        out["description"] = cal["description"]
+    if cal.get("primary"):
+        out["primary"] = True
+        out["defaultReminders"] = [{"method": "popup", "minutes": 10}]
+    return out
+
+
+def owned_calendars(st, email):
+    return sorted((c for c in st.calendars.values() if c["owner"] == email),
+                  key=lambda c: (not c.get("primary"), c["summary"].lower(), c["id"]))
+
+
+def insert_calendar(st, email, body):
+    if not isinstance(body, dict):
+        raise bad_request("Invalid value for: body", "parseError")
+    summary = body.get("summary")
+    if not summary:
+        raise bad_request("Missing title.", "required")
+    if not isinstance(summary, str):
+        raise bad_request("Invalid value for: summary")
+    tz = body.get("timeZone") or st.calendars[email]["timeZone"]
+    if not isinstance(tz, str):
+        raise bad_request("Invalid value for: timeZone")
+    rec_mod.zone(tz)
+    cid = random_id(32)[:52] + "@group.calendar.google.com"
+    cal = {"id": cid, "owner": email, "summary": summary,
+           "description": body.get("description") or "", "timeZone": tz, "primary": False,
+           "etag": st.new_etag(), "seq": 0, "gen": 0}
+    st.calendars[cid] = cal
+    st.events[cid] = {}
+    st.dirty("calendar", cid)
+    return cal
+
+
+def patch_calendar(st, cal, body, replace=False):
+    if not isinstance(body, dict):
+        raise bad_request("Invalid value for: body", "parseError")
+    for key in ("summary", "description", "timeZone"):
+        if key in body or replace:
+            value = body.get(key)
+            if value is not None and not isinstance(value, str):
+                raise bad_request(f"Invalid value for: {key}")
+            if key == "summary" and not value:
+                raise bad_request("Missing title.", "required")
+            if key == "timeZone" and value:
+                rec_mod.zone(value)
+            cal[key] = value or ("" if key == "description" else cal[key])
+    cal["etag"] = st.new_etag()
+    st.dirty("calendar", cal["id"])
+    return cal
+
+
+def delete_calendar(st, cal):
+    if cal.get("primary"):
+        raise bad_request("Cannot delete the primary calendar; use calendars.clear instead.",
+                          "cannotDeletePrimaryCalendar")
+    cid = cal["id"]
+    for eid in list(st.events.get(cid, {})):
+        st.dirty("event", f"{cid}\n{eid}")
+    st.events.pop(cid, None)
+    st.changes.pop(cid, None)
+    st.exceptions.pop(cid, None)
+    for ch_id in [k for k, ch in st.channels.items() if ch["calendarId"] == cid]:
+        st.delete("channel", ch_id)
+    st.delete("calendar", cid)
+
+
+# -- event validation ----------------------------------------------------------------------------
+def _check_when(value, what):
+    if not isinstance(value, dict):
+        raise bad_request(f"Invalid value for: {what}")
+    has_date, has_dt = value.get("date") is not None, value.get("dateTime") is not None
+    if has_date == has_dt:
+        raise bad_request(f"Missing {what.split('.')[0]} time." if not has_date else
+                          f"Invalid value for: {what}",
+                          "required" if not has_date else "invalid")
+    if has_date:
+        rec_mod.parse_date(value["date"], what + ".date")
+    else:
+        dt = rec_mod.parse_rfc3339(value["dateTime"], what + ".dateTime")
+        if dt.tzinfo is None and not value.get("timeZone"):
+            raise bad_request(f"Missing time zone definition for {what} time.", "required")
+    tz = value.get("timeZone")
+    if tz is not None:
+        if not isinstance(tz, str):
+            raise bad_request(f"Invalid value for: {what}.timeZone")
+        rec_mod.zone(tz)
+
+
+def _check_string_map(value, what):
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise bad_request(f"Invalid value for: {what}")
+
+
+def validate_event(ev, cal_tz):
+    """Raise ApiError(400) the way Google does for a malformed event resource."""
+    for key in STRING_FIELDS:
+        if ev.get(key) is not None and not isinstance(ev[key], str):
+            raise bad_request(f"Invalid value for: {key}")
+    if ev.get("status") is not None and ev["status"] not in STATUSES:
+        raise bad_request("Invalid value for: status")
+    if "start" not in ev or ev["start"] is None:
+        raise bad_request("Missing start time.", "required")
+    if "end" not in ev or ev["end"] is None:
+        raise bad_request("Missing end time.", "required")
+    _check_when(ev["start"], "start")
+    _check_when(ev["end"], "end")
+    if ("date" in ev["start"]) != ("date" in ev["end"]):
+        raise bad_request("Start and end times must either both be date or both be dateTime.")
+    start, _ = rec_mod.start_of(ev["start"], cal_tz)
+    end, _ = rec_mod.start_of(ev["end"], cal_tz)
+    if end < start or ("date" in ev["start"] and end == start):
+        raise bad_request("The specified time range is empty.", "timeRangeEmpty")
+    if ev.get("sequence") is not None and (not isinstance(ev["sequence"], int) or
+                                           isinstance(ev["sequence"], bool)):
+        raise bad_request("Invalid value for: sequence")
+    attendees = ev.get("attendees")
+    if attendees is not None:
+        if not isinstance(attendees, list):
+            raise bad_request("Invalid value for: attendees")
+        for a in attendees:
+            if not isinstance(a, dict) or not isinstance(a.get("email"), str) or \
+                    "@" not in a["email"]:
+                raise bad_request("Invalid attendee email.", "invalid")
+            if a.get("responseStatus", "needsAction") not in RESPONSES:
+                raise bad_request("Invalid value for: attendees.responseStatus")
+    if ev.get("organizer") is not None and not isinstance(ev["organizer"], dict):
+        raise bad_request("Invalid value for: organizer")
+    props = ev.get("extendedProperties")
+    if props is not None:
+        if not isinstance(props, dict):
+            raise bad_request("Invalid value for: extendedProperties")
+        for scope in ("private", "shared"):
+            if props.get(scope) is not None:
+                _check_string_map(props[scope], f"extendedProperties.{scope}")
+    reminders = ev.get("reminders")
+    if reminders is not None and not isinstance(reminders, dict):
+        raise bad_request("Invalid value for: reminders")
+    recurrence = ev.get("recurrence")
+    if recurrence:
+        if not isinstance(recurrence, list):
+            raise bad_request("Invalid value for: recurrence")
+        if "dateTime" in ev["start"] and not ev["start"].get("timeZone"):
+            raise bad_request("Missing time zone definition for start time.", "required")
+        rec_mod.validate(ev, cal_tz)
+
+
+def _times(res, cal_tz):
+    """(start ts, end ts) used for timeMin/timeMax filters; a series spans to its last
+    instance (or far future when open-ended)."""
+    start, _ = rec_mod.start_of(res["start"], cal_tz)
+    end, _ = rec_mod.start_of(res["end"], cal_tz)
+    s, e = start.timestamp(), end.timestamp()
+    if res.get("recurrence"):
+        e = FAR_FUTURE
+        if any("COUNT=" in line or "UNTIL=" in line for line in res["recurrence"]
+               if isinstance(line, str) and line.upper().startswith("RRULE")) and \
+                not any(str(line).upper().startswith("RDATE") for line in res["recurrence"]):
+            occ, duration, tz = rec_mod.occurrences(res, cal_tz, None, None)
+            if occ:
+                last = occ[-1].replace(tzinfo=tz) if occ[-1].tzinfo is None else occ[-1]
+                e = (last + duration).timestamp()
+    return s, e
+
+
+def _html_link(cal_id, eid):
+    eid64 = base64.urlsafe_b64encode(f"{eid} {cal_id}".encode()).decode().rstrip("=")
+    return "https://www.google.com/calendar/event?eid=" + eid64
+
+
+# -- event writes ---------------------------------------------------------------------------------
+class Events:
+    """Event operations bound to a store and notifier."""
+
+    def __init__(self, st, notifier=None):
+        self.st = st
+        self.notifier = notifier
+
+    def _save(self, cal, res, created=False):
+        """Stamp a write: new seq, etag and updated; log the change; notify watchers."""
+        st = self.st
+        cid = cal["id"]
+        cal["seq"] += 1
+        res["etag"] = st.new_etag()
+        res["updated"] = now_rfc3339()
+        events = st.events.setdefault(cid, {})
+        old = events.get(res["id"])
+        if old is not None and not created:
+            n = old["n"]
+        else:
+            cal["next_n"] = cal.get("next_n", 0) + 1
+            n = cal["next_n"]
+        s, e = _times(res, cal["timeZone"])
+        events[res["id"]] = {"seq": cal["seq"], "n": n, "res": res, "s": s, "e": e,
+                             "u": datetime.fromisoformat(res["updated"]).timestamp()}
+        if created and old is not None:  # re-created (e.g. moved back): keep dict order sane
+            events[res["id"]] = events.pop(res["id"])
+        st.log(cid).append(cal["seq"], res["id"])
+        series = res.get("recurringEventId")
+        if series:
+            st.exceptions.setdefault(cid, {}).setdefault(series, set()).add(res["id"])
+        st.dirty("event", f"{cid}\n{res['id']}")
+        st.dirty("calendar", cid)
+        if self.notifier is not None:
+            self.notifier.calendar_changed(cid)
+        return res
+
+    def _new_resource(self, cal, body, actor, imported=False):
+        ev = copy.deepcopy(body)
+        for key in READ_ONLY:
+            ev.pop(key, None)
+        validate_event(ev, cal["timeZone"])
+        eid = ev.get("id")
+        if eid is not None:
+            if not isinstance(eid, str) or not EVENT_ID_RE.match(eid):
+                raise bad_request("Invalid resource id value.", "invalid")
+        else:
+            eid = random_id(16)
+            ev["id"] = eid
+        now = now_rfc3339()
+        ev.update(kind="calendar#event", created=now,
+                  htmlLink=_html_link(cal["id"], eid))
+        ev.setdefault("status", "confirmed")
+        ev.setdefault("iCalUID", f"{eid}@google.com")
+        ev.setdefault("sequence", 0)
+        ev.setdefault("reminders", {"useDefault": True})
+        ev.setdefault("eventType", "default")
+        ev["creator"] = {"email": actor, "self": True} if actor == cal["owner"] else \
+            {"email": actor}
+        if not ev.get("organizer") or not imported and not ev["organizer"].get("email"):
+            ev["organizer"] = {"email": cal["id"], "self": True}
+            if not cal.get("primary"):
+                ev["organizer"]["displayName"] = cal["summary"]
+        self._mark_self(cal, ev)
+        return ev
+
+    @staticmethod
+    def _mark_self(cal, ev):
+        org = ev.get("organizer")
+        if isinstance(org, dict) and org.get("email") == cal["id"]:
+            org["self"] = True
+        for a in ev.get("attendees") or []:
+            a.setdefault("responseStatus", "needsAction")
+            if a.get("email") == cal["owner"]:
+                a["self"] = True
+
+    def insert(self, cal, body, actor):
+        if not isinstance(body, dict):
+            raise bad_request("Invalid value for: body", "parseError")
+        events = self.st.events.setdefault(cal["id"], {})
+        if body.get("id") in events:
+            raise ApiError(409, "duplicate", "The requested identifier already exists.")
+        ev = self._new_resource(cal, body, actor)
+        return copy.deepcopy(self._save(cal, ev, created=True))
+
+    def import_(self, cal, body, actor):
+        """events.import: keyed by iCalUID; importing a known iCalUID updates that event."""
+        if not isinstance(body, dict):
+            raise bad_request("Invalid value for: body", "parseError")
+        uid = body.get("iCalUID")
+        if not uid or not isinstance(uid, str):
+            raise bad_request("Missing iCalUID.", "required")
+        events = self.st.events.setdefault(cal["id"], {})
+        existing = next((r for r in events.values() if r["res"].get("iCalUID") == uid
+                         and not r["res"].get("recurringEventId")), None)
+        if existing is not None:
+            body = dict(body, id=existing["res"]["id"])
+            return self.update(cal, existing["res"]["id"], body, actor, None, imported=True)
+        if body.get("id") in events:
+            raise ApiError(409, "duplicate", "The requested identifier already exists.")
+        ev = self._new_resource(cal, body, actor, imported=True)
+        return copy.deepcopy(self._save(cal, ev, created=True))
+
+    def _current(self, cal, eid):
+        """The stored resource for ``eid``; an instance of a series that has no exception
+        record yet is generated (a write to it then stores the exception)."""
+        events = self.st.events.get(cal["id"], {})
+        rec = events.get(eid)
+        if rec is not None:
+            return rec["res"]
+        parsed = rec_mod.parse_instance_id(eid)
+        if parsed is None:
+            raise not_found("Not Found")
+        series_id, original = parsed
+        master = events.get(series_id)
+        if master is None or not master["res"].get("recurrence"):
+            raise not_found("Not Found")
+        inst = self._find_instance(cal, master["res"], eid)
+        if inst is None:
+            raise not_found("Not Found")
+        return inst
+
+    def _find_instance(self, cal, master, eid):
+        _, original = rec_mod.parse_instance_id(eid)
+        all_day = "date" in master["start"]
+        if all_day:
+            tmin = original.replace(tzinfo=rec_mod.zone(cal["timeZone"]))
+        else:
+            tmin = original
+        from datetime import timedelta
+        occs, duration, tz = rec_mod.occurrences(master, cal["timeZone"], None,
+                                                 tmin + timedelta(seconds=1))
+        for occ in occs:
+            if rec_mod.instance_id(master["id"], occ, all_day) == eid:
+                return rec_mod.make_instance(master, occ, duration, tz)
+        return None
+
+    def get(self, cal, eid):
+        return copy.deepcopy(self._current(cal, eid))
+
+    @staticmethod
+    def _check_if_match(current, if_match):
+        if if_match and if_match.strip() != "*" and if_match.strip() != current["etag"]:
+            raise ApiError(412, "conditionNotMet", "Precondition Failed")
+
+    def update(self, cal, eid, body, actor, if_match, imported=False):
+        if not isinstance(body, dict):
+            raise bad_request("Invalid value for: body", "parseError")
+        current = self._current(cal, eid)
+        self._check_if_match(current, if_match)
+        ev = copy.deepcopy(body)
+        for key in READ_ONLY + ("id",):
+            ev.pop(key, None)
+        # Server-owned fields survive a full replace; organizer too unless importing.
+        for key in ("kind", "id", "created", "htmlLink", "creator", "iCalUID",
+                    "recurringEventId", "originalStartTime"):
+            if key in current:
+                ev[key] = current[key]
+        if not imported or not ev.get("organizer"):
+            ev["organizer"] = current.get("organizer")
+        ev.setdefault("status", "confirmed")
+        ev.setdefault("reminders", {"useDefault": True})
+        ev.setdefault("eventType", "default")
+        return self._finish_write(cal, current, ev)
+
+    def patch(self, cal, eid, body, actor, if_match):
+        if not isinstance(body, dict):
+            raise bad_request("Invalid value for: body", "parseError")
+        current = self._current(cal, eid)
+        self._check_if_match(current, if_match)
+        ev = copy.deepcopy(current)
+        patch = copy.deepcopy(body)
+        for key in READ_ONLY + ("id", "iCalUID"):
+            patch.pop(key, None)
+        for key in ("start", "end"):
+            # Switching between all-day and timed replaces the object instead of merging.
+            if isinstance(patch.get(key), dict) and isinstance(ev.get(key), dict):
+                if "date" in patch[key]:
+                    ev[key] = {}
+                elif "dateTime" in patch[key]:
+                    ev[key].pop("date", None)
+        _merge(ev, patch)
+        return self._finish_write(cal, current, ev)
+
+    def _finish_write(self, cal, current, ev):
+        validate_event(ev, cal["timeZone"])
+        if ev.get("recurringEventId") and ev.get("recurrence"):
+            raise bad_request("Invalid value for: recurrence")
+        # Google bumps sequence on changes attendees must hear about (time, place, rule).
+        changed = any(ev.get(k) != current.get(k) for k in ("start", "end", "recurrence",
+                                                            "location", "status"))
+        base = current.get("sequence", 0)
+        sent = ev.get("sequence")
+        ev["sequence"] = max(sent if isinstance(sent, int) else base, base + int(changed))
+        self._mark_self(cal, ev)
+        return copy.deepcopy(self._save(cal, ev))
+
+    def delete(self, cal, eid, if_match):
+        current = self._current(cal, eid)
+        self._check_if_match(current, if_match)
+        if current.get("status") == "cancelled":
+            raise ApiError(410, "deleted", "Resource has been deleted")
+        ev = copy.deepcopy(current)
+        ev["status"] = "cancelled"
+        self._save(cal, ev)
+
+    def move(self, cal, eid, dest, actor):
+        current = self._current(cal, eid)
+        if current.get("status") == "cancelled" or current.get("recurringEventId"):
+            raise bad_request("Cannot move this event.", "cannotChangeOrganizer"
+                              if current.get("recurringEventId") else "deleted")
+        if dest["id"] == cal["id"]:
+            return copy.deepcopy(current)
+        existing = self.st.events.get(dest["id"], {}).get(eid)
+        if existing is not None and existing["res"].get("status") != "cancelled":
+            raise ApiError(409, "duplicate", "The requested identifier already exists.")
+        gone = copy.deepcopy(current)
+        gone["status"] = "cancelled"
+        self._save(cal, gone)
+        moved = copy.deepcopy(current)
+        moved["organizer"] = {"email": dest["id"], "self": True}
+        moved["htmlLink"] = _html_link(dest["id"], eid)
+        return copy.deepcopy(self._save(dest, moved, created=True))
+
+    # -- reads -------------------------------------------------------------------------------
+    def expand(self, cal, master_res, time_min=None, time_max=None, show_deleted=False,
+               single_exceptions=None):
+        """Instances of a series within the window, exceptions overlaid."""
+        cid = cal["id"]
+        events = self.st.events.get(cid, {})
+        exc_ids = self.st.exceptions.get(cid, {}).get(master_res["id"], ())
+        exceptions = {i: events[i]["res"] for i in exc_ids if i in events}
+        occs, duration, tz = rec_mod.occurrences(master_res, cal["timeZone"], time_min,
+                                                 time_max)
+        all_day = "date" in master_res["start"]
+        out = []
+        for occ in occs:
+            iid = rec_mod.instance_id(master_res["id"], occ, all_day)
+            exc = exceptions.pop(iid, None)
+            if exc is not None:
+                if exc.get("status") != "cancelled" or show_deleted:
+                    out.append(exc)
+                continue
+            inst = rec_mod.make_instance(master_res, occ, duration, tz)
+            inst["_start"] = occ.replace(tzinfo=tz).timestamp() if all_day else occ.timestamp()
+            out.append(inst)
+        return out
+
+
+def _merge(target, patch):
+    """Patch semantics: objects merge recursively, arrays and scalars replace, null clears."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+# -- tokens ------------------------------------------------------------------------------------------
+def sync_token(st, cal, seq):
+    return "CPgs" + encode_token({"c": cal["id"], "e": st.epoch, "g": cal.get("gen", 0),
+                                  "s": seq})
+
+
+def read_sync_token(st, cal, token):
+    data = decode_token(token[4:]) if token.startswith("CPgs") else None
+    if (not data or data.get("c") != cal["id"] or data.get("e") != st.epoch or
+            data.get("g") != cal.get("gen", 0) or not isinstance(data.get("s"), int)):
+        raise ApiError(410, "fullSyncRequired", "Sync token is no longer valid, a full sync "
+                       "is required.")
+    return data["s"]
+
+
+def page_token(data):
+    return encode_token(data)
+
+
+def read_page_token(token, expect):
+    data = decode_token(token)
+    if not data or any(data.get(k) != v for k, v in expect.items()):
+        raise bad_request("Invalid page token.", "invalid", location="pageToken")
+    return data
+
+
+def new_channel_resource_id():
+    return secrets.token_urlsafe(20)
