@@ -44,5 +44,8 @@ def seed_demo(if_empty):
 
 
 def init_app(app):
+    from portal.scheduler.dispatch import scheduler_command
+
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(scheduler_command)
