@@ -1,0 +1,761 @@
+"""The sync engine: pure planning, no Flask, no database, no HTTP.
+
+Given snapshots of the CRM side (activities), the Google side (events) and the links between
+them, the engine returns an explicit plan: a list of :class:`Action` objects that the runner
+applies (Google writes through the client, CRM writes through the models). Keeping the rules
+here, as plain functions over plain data, lets every rule be tested without an app, a
+database or a network, and keeps the runner a thin loop.
+
+Vocabulary
+----------
+* *CRM-owned* link: the activity was created in the CRM and exported (or added into the CRM
+  from a Google event); the CRM is master, but Google edits still flow back (two-way).
+* *Google-owned* link: the activity was imported from Google; it is read-only in the CRM.
+* *synced version*: the activity's ``version`` when Google last acknowledged a write (or the
+  import last wrote it). A different current version means "changed in the CRM since".
+* *etag*: the event's etag at last sync. A different etag in a listing means "changed in
+  Google since" (our own writes store the returned etag, so their echo is not a change).
+"""
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# -- constants ------------------------------------------------------------------------------------
+
+OWNER_CRM = "crm"
+OWNER_GOOGLE = "google"
+
+LINK_ACTIVE = "active"
+#: a CRM-owned event deleted in Google: the link stays as a memory of the synced version, so
+#: the activity is not re-exported unless it is edited again
+LINK_DETACHED = "detached"
+
+CONFLICT_CRM_WINS = "crm_wins"
+CONFLICT_GOOGLE_WINS = "google_wins"
+CONFLICT_MOST_RECENT = "most_recent"
+CONFLICT_RULES = (CONFLICT_CRM_WINS, CONFLICT_GOOGLE_WINS, CONFLICT_MOST_RECENT)
+
+STATUS_PLANNED = "Planned"
+STATUS_HELD = "Held"
+STATUS_NOT_HELD = "Not Held"
+
+#: keys in the event's ``extendedProperties.private`` pointing back at the CRM
+PROP_ACTIVITY_UID = "crmActivityUid"
+PROP_MARKER = "crmPortal"
+MARKER_VALUE = "portal-crm"
+
+# Action kinds. Google-side actions carry an event body; CRM-side ones carry activity fields.
+INSERT_EVENT = "insert_event"
+PATCH_EVENT = "patch_event"
+DELETE_EVENT = "delete_event"
+CREATE_ACTIVITY = "create_activity"
+UPDATE_ACTIVITY = "update_activity"
+DELETE_ACTIVITY = "delete_activity"
+#: tie an existing activity to an event (merge by iCalUID, or relink our own event)
+LINK_ACTIVITY = "link_activity"
+#: forget a link (CRM-owned event deleted in Google: keep the activity; or a dead tombstone)
+UNLINK = "unlink"
+#: a cancelled instance of a recurring series becomes an EXDATE on the series' activity
+ADD_EXCEPTION = "add_exception"
+#: both sides changed: a log record with both versions; the winning action follows it
+CONFLICT = "conflict"
+SKIP = "skip"
+
+GOOGLE_ACTIONS = (INSERT_EVENT, PATCH_EVENT, DELETE_EVENT)
+
+_B32_STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_HEX = "0123456789abcdefghijklmnopqrstuv"
+_TO_B32HEX = str.maketrans(_B32_STANDARD, _B32_HEX)
+
+
+# -- snapshots ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attendee:
+    """One attendee as Google sees it (used for kept external attendees too)."""
+
+    email: str
+    display_name: str = ""
+    response_status: str = "needsAction"
+
+
+@dataclass(frozen=True)
+class ActivitySnapshot:
+    """What the engine needs to know about a CRM activity.
+
+    ``attendees`` are the participants' and invitees' emails (the runner resolves users and
+    contacts); ``external_attendees`` are emails kept from Google that match nobody.
+    """
+
+    id: int | None
+    uid: uuid.UUID
+    version: int
+    subject: str
+    activity_type_id: int | None = None
+    description: str = ""
+    location: str = ""
+    status: str = STATUS_PLANNED
+    all_day: bool = False
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    time_zone: str = "UTC"
+    recurrence: tuple[str, ...] = ()
+    reminder_minutes: int | None = None
+    visibility: str = "default"
+    show_in_calendar: bool = True
+    organizer_email: str = ""
+    organizer_name: str = ""
+    attendees: tuple[Attendee, ...] = ()
+    external_attendees: tuple[Attendee, ...] = ()
+    modified_at: datetime | None = None
+
+    @property
+    def held(self):
+        return self.status == STATUS_HELD
+
+    def starts_on(self):
+        """The first day, in the activity's own zone (used against Synchronize from)."""
+        if self.all_day:
+            return self.start_date
+        if self.start_at is None:
+            return None
+        return self.start_at.astimezone(_zone(self.time_zone)).date()
+
+    def ends_on(self):
+        if self.all_day:
+            return self.end_date or self.start_date
+        if self.end_at is None:
+            return self.starts_on()
+        return self.end_at.astimezone(_zone(self.time_zone)).date()
+
+
+@dataclass(frozen=True)
+class EventSnapshot:
+    """A Google event as listed or fetched: the raw resource plus parsed bookkeeping."""
+
+    id: str
+    status: str = "confirmed"
+    etag: str = ""
+    updated: datetime | None = None
+    ical_uid: str = ""
+    recurring_event_id: str = ""
+    html_link: str = ""
+    resource: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_resource(cls, resource):
+        """Build a snapshot from an events.list / events.get item."""
+        return cls(id=resource["id"], status=resource.get("status") or "confirmed",
+                   etag=resource.get("etag") or "", updated=parse_rfc3339(resource.get("updated")),
+                   ical_uid=resource.get("iCalUID") or "",
+                   recurring_event_id=resource.get("recurringEventId") or "",
+                   html_link=resource.get("htmlLink") or "", resource=resource)
+
+    @property
+    def cancelled(self):
+        return self.status == "cancelled"
+
+    @property
+    def activity_uid(self):
+        """The back-reference to the CRM activity, when the portal wrote this event."""
+        private = (self.resource.get("extendedProperties") or {}).get("private") or {}
+        if private.get(PROP_MARKER) != MARKER_VALUE:
+            return None
+        try:
+            return uuid.UUID(private.get(PROP_ACTIVITY_UID, ""))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class LinkSnapshot:
+    """An EventLink row as the engine sees it."""
+
+    id: int | None
+    mapping_id: int | None
+    activity_id: int | None
+    event_id: str
+    calendar_id: str = ""
+    ical_uid: str = ""
+    etag: str = ""
+    updated: datetime | None = None
+    synced_version: int | None = None
+    owner: str = OWNER_CRM
+    state: str = LINK_ACTIVE
+    recurring_event_id: str = ""
+
+
+@dataclass(frozen=True)
+class MappingSnapshot:
+    """The mapping's sync settings (one activity type <-> one Google calendar of one user)."""
+
+    id: int | None
+    activity_type_id: int | None
+    calendar_id: str
+    user_email: str = ""
+    time_zone: str = "UTC"
+    sync_from: date | None = None
+    conflict_rule: str = CONFLICT_CRM_WINS
+    #: a CRM-owned event deleted in Google deletes the activity too (default: keep it)
+    delete_in_crm_on_google_delete: bool = False
+    send_updates: str = "none"
+
+
+@dataclass
+class Action:
+    """One step of a plan. Only the fields relevant to ``kind`` are set."""
+
+    kind: str
+    activity_id: int | None = None
+    activity_uid: uuid.UUID | None = None
+    link_id: int | None = None
+    event_id: str | None = None
+    #: the event body to insert or patch
+    body: dict | None = None
+    #: the activity fields to create or update (from :func:`activity_fields`)
+    fields: dict | None = None
+    #: the Google event behind an import action (for the link's etag/updated/iCalUID)
+    event: EventSnapshot | None = None
+    #: an etag for If-Match on patch/delete (None: unconditional)
+    if_match: str | None = None
+    #: for LINK_ACTIVITY/CREATE_ACTIVITY: who owns the new link
+    owner: str | None = None
+    #: for ADD_EXCEPTION: the EXDATE line to add
+    exdate: str | None = None
+    #: for CONFLICT: {"crm": {...}, "google": {...}, "rule": ..., "winner": ...}
+    conflict: dict | None = None
+    reason: str = ""
+
+    @property
+    def is_google_write(self):
+        return self.kind in GOOGLE_ACTIONS
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def _zone(name):
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_rfc3339(value):
+    """An RFC 3339 timestamp as an aware UTC datetime (None stays None)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def rfc3339(value):
+    """An aware datetime as RFC 3339 with its own offset."""
+    return value.isoformat()
+
+
+def google_event_id(activity_uid):
+    """The Google event id for an activity: base32hex of the UUID's 16 bytes, lower case.
+
+    Deterministic, so an insert retried after a crash hits 409 instead of creating a second
+    event. 26 characters of ``[0-9a-v]``, inside Google's 5-1024 limit.
+    """
+    if not isinstance(activity_uid, uuid.UUID):
+        activity_uid = uuid.UUID(str(activity_uid))
+    encoded = base64.b32encode(activity_uid.bytes).decode("ascii").rstrip("=")
+    return encoded.translate(_TO_B32HEX)
+
+
+def recurrence_lines(text_or_lines):
+    """RRULE/EXDATE lines from the CRM's newline-separated text (blank lines dropped)."""
+    if isinstance(text_or_lines, str):
+        text_or_lines = text_or_lines.splitlines()
+    return tuple(line.strip() for line in text_or_lines if line and line.strip())
+
+
+# -- CRM -> Google fields -------------------------------------------------------------------------
+
+def _attendees_payload(activity):
+    seen = set()
+    out = []
+    organizer = (activity.organizer_email or "").lower()
+    for attendee in tuple(activity.attendees) + tuple(activity.external_attendees):
+        email = (attendee.email or "").strip().lower()
+        # The organizer is the calendar owner, not an invitee of their own meeting.
+        if not email or email in seen or email == organizer:
+            continue
+        seen.add(email)
+        item = {"email": email, "responseStatus": attendee.response_status or "needsAction"}
+        if attendee.display_name:
+            item["displayName"] = attendee.display_name
+        out.append(item)
+    return out
+
+
+def event_when(activity):
+    """The ``start`` and ``end`` objects for an activity.
+
+    Timed: RFC 3339 in the activity's IANA zone plus ``timeZone`` (so recurrences repeat at
+    the same wall-clock time across DST). All-day: dates with Google's exclusive end.
+    """
+    if activity.all_day:
+        first = activity.start_date
+        last = activity.end_date or first
+        if last < first:
+            last = first
+        return {"date": first.isoformat()}, {"date": (last + timedelta(days=1)).isoformat()}
+    tz_name = activity.time_zone or "UTC"
+    tz = _zone(tz_name)
+    start = activity.start_at.astimezone(tz)
+    end = (activity.end_at or activity.start_at).astimezone(tz)
+    if end < start:
+        end = start
+    return ({"dateTime": rfc3339(start), "timeZone": tz_name},
+            {"dateTime": rfc3339(end), "timeZone": tz_name})
+
+
+def event_body(activity, event_id=None):
+    """The Google event resource for an activity (used for insert and as a full patch).
+
+    Every mapped field is always present, so a patch overwrites Google's copy completely
+    (Google replaces arrays such as attendees and recurrence whole).
+    """
+    start, end = event_when(activity)
+    body = {
+        "summary": activity.subject or "",
+        "description": activity.description or "",
+        "location": activity.location or "",
+        "status": "cancelled" if activity.status == STATUS_NOT_HELD else "confirmed",
+        "start": start,
+        "end": end,
+        "attendees": _attendees_payload(activity),
+        "reminders": {"useDefault": False, "overrides": (
+            [{"method": "popup", "minutes": int(activity.reminder_minutes)}]
+            if activity.reminder_minutes is not None else [])},
+        "visibility": activity.visibility if activity.visibility in (
+            "default", "public", "private") else "default",
+        "recurrence": list(recurrence_lines(activity.recurrence)),
+        "extendedProperties": {"private": {PROP_ACTIVITY_UID: str(activity.uid),
+                                           PROP_MARKER: MARKER_VALUE}},
+    }
+    if activity.organizer_email:
+        organizer = {"email": activity.organizer_email.lower()}
+        if activity.organizer_name:
+            organizer["displayName"] = activity.organizer_name
+        body["organizer"] = organizer
+    if event_id:
+        body["id"] = event_id
+    return body
+
+
+# -- Google -> CRM fields -------------------------------------------------------------------------
+
+def activity_fields(event, default_time_zone="UTC"):
+    """The CRM fields an event maps to (the reverse of :func:`event_body`).
+
+    Returns a dict with subject, description, location, status, all_day, start_at/end_at
+    (aware UTC) or start_date/end_date (inclusive), time_zone, recurrence (text),
+    reminder_minutes, visibility, organizer_email and attendees (tuple of :class:`Attendee`).
+    """
+    resource = event.resource if isinstance(event, EventSnapshot) else event
+    start = resource.get("start") or {}
+    end = resource.get("end") or {}
+    fields = {
+        "subject": resource.get("summary") or "",
+        "description": resource.get("description") or "",
+        "location": resource.get("location") or "",
+        "status": STATUS_NOT_HELD if resource.get("status") == "cancelled" else STATUS_PLANNED,
+        "recurrence": "\n".join(recurrence_lines(resource.get("recurrence") or ())),
+        "visibility": {"public": "public", "private": "private",
+                       "confidential": "private"}.get(resource.get("visibility"), "default"),
+    }
+    if "date" in start:
+        first = date.fromisoformat(start["date"])
+        last = date.fromisoformat(end["date"]) - timedelta(days=1) if end.get("date") else first
+        fields.update(all_day=True, start_date=first, end_date=max(first, last),
+                      start_at=None, end_at=None,
+                      time_zone=start.get("timeZone") or default_time_zone or "UTC")
+    else:
+        begin = parse_rfc3339(start.get("dateTime"))
+        finish = parse_rfc3339(end.get("dateTime")) or begin
+        fields.update(all_day=False, start_at=begin, end_at=max(begin, finish) if begin else finish,
+                      start_date=None, end_date=None,
+                      time_zone=start.get("timeZone") or end.get("timeZone")
+                      or default_time_zone or "UTC")
+    reminders = resource.get("reminders") or {}
+    popups = [o.get("minutes") for o in reminders.get("overrides") or ()
+              if o.get("method") == "popup" and isinstance(o.get("minutes"), int)]
+    fields["reminder_minutes"] = min(popups) if popups and not reminders.get("useDefault") \
+        else None
+    organizer = resource.get("organizer") or {}
+    fields["organizer_email"] = (organizer.get("email") or "").lower()
+    attendees = []
+    for item in resource.get("attendees") or ():
+        email = (item.get("email") or "").strip().lower()
+        if not email or item.get("resource") or email == fields["organizer_email"]:
+            continue
+        attendees.append(Attendee(email=email, display_name=item.get("displayName") or "",
+                                  response_status=item.get("responseStatus") or "needsAction"))
+    fields["attendees"] = tuple(attendees)
+    return fields
+
+
+#: the fields compared to decide whether both sides agree (and shown in conflict records)
+MAPPED_FIELDS = ("subject", "description", "location", "status", "all_day", "start_at",
+                 "end_at", "start_date", "end_date", "recurrence", "reminder_minutes",
+                 "visibility")
+
+
+def activity_as_fields(activity):
+    """The mapped fields of an activity snapshot, comparable with :func:`activity_fields`."""
+    return {
+        "subject": activity.subject, "description": activity.description,
+        "location": activity.location, "status": activity.status,
+        "all_day": activity.all_day,
+        "start_at": None if activity.all_day else activity.start_at,
+        "end_at": None if activity.all_day else activity.end_at,
+        "start_date": activity.start_date if activity.all_day else None,
+        "end_date": activity.end_date if activity.all_day else None,
+        "recurrence": "\n".join(recurrence_lines(activity.recurrence)),
+        "reminder_minutes": activity.reminder_minutes, "visibility": activity.visibility,
+        "attendees": tuple(sorted(a.email.lower() for a in tuple(activity.attendees)
+                                  + tuple(activity.external_attendees)
+                                  if a.email.lower() != activity.organizer_email.lower())),
+    }
+
+
+def comparable_event_fields(event, default_time_zone="UTC"):
+    """:func:`activity_fields` reduced to what :func:`activity_as_fields` returns."""
+    fields = activity_fields(event, default_time_zone)
+    out = {key: fields[key] for key in MAPPED_FIELDS}
+    out["attendees"] = tuple(sorted(a.email for a in fields["attendees"]))
+    return out
+
+
+def _jsonable(fields):
+    out = {}
+    for key, value in fields.items():
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = [v.email if isinstance(v, Attendee) else v for v in value]
+        out[key] = value
+    return out
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+def exportable(activity, mapping):
+    """Why an activity is not exported to this mapping's calendar, or None when it is."""
+    if not activity.show_in_calendar:
+        return "not shown in calendar"
+    if mapping.activity_type_id is not None and activity.activity_type_id != mapping.activity_type_id:
+        return "type not mapped to this calendar"
+    if activity.all_day and activity.start_date is None:
+        return "no date"
+    if not activity.all_day and activity.start_at is None:
+        return "no start time"
+    return None
+
+
+def before_sync_from(activity, mapping):
+    starts = activity.starts_on()
+    return mapping.sync_from is not None and starts is not None and starts < mapping.sync_from
+
+
+def plan_export(mapping, activities, links):
+    """Plan CRM -> Google for one mapping.
+
+    ``activities``: snapshots of the mapping's candidates (its type, organized by its user)
+    plus every activity still linked in this mapping (so a type change or an unticked *Show
+    in calendar* is seen). ``links``: this mapping's links, including tombstones whose
+    activity was deleted (``activity_id`` None).
+
+    Rules: new eligible activities are inserted with our own event id; changed ones (version
+    differs from the synced version) are patched unless held; deleted, hidden or re-typed
+    ones are deleted from this calendar; activities starting before *Synchronize from* are
+    left alone; Google-owned links are never written (the CRM copy is read-only).
+    """
+    actions = []
+    by_id = {a.id: a for a in activities if a.id is not None}
+    linked_ids = set()
+    for link in links:
+        if link.activity_id is not None:
+            linked_ids.add(link.activity_id)
+        activity = by_id.get(link.activity_id) if link.activity_id is not None else None
+        if link.owner == OWNER_GOOGLE:
+            if activity is None and link.activity_id is None:
+                # The CRM copy of a Google event is gone (read-only, so only an admin or a
+                # cascade removes it); the event is the user's, so only forget the link.
+                actions.append(Action(UNLINK, link_id=link.id, event_id=link.event_id,
+                                      reason="CRM copy of a Google event removed"))
+            continue
+        if activity is None:
+            if link.activity_id is None:
+                if link.state == LINK_DETACHED:
+                    actions.append(Action(UNLINK, link_id=link.id, event_id=link.event_id,
+                                          reason="deleted in both"))
+                else:
+                    actions.append(Action(DELETE_EVENT, link_id=link.id, event_id=link.event_id,
+                                          reason="deleted in CRM"))
+            # else: linked activity not loaded (out of scope of this run): leave it
+            continue
+        why_not = exportable(activity, mapping)
+        if why_not is not None:
+            if link.state == LINK_DETACHED:
+                actions.append(Action(UNLINK, link_id=link.id, activity_id=activity.id,
+                                      event_id=link.event_id, reason=why_not))
+            else:
+                actions.append(Action(DELETE_EVENT, link_id=link.id, activity_id=activity.id,
+                                      event_id=link.event_id, reason=why_not))
+            continue
+        if activity.version == link.synced_version:
+            continue  # unchanged since Google acknowledged it: nothing to send
+        if before_sync_from(activity, mapping):
+            actions.append(Action(SKIP, activity_id=activity.id, event_id=link.event_id,
+                                  reason="before Synchronize from"))
+            continue
+        if activity.held:
+            actions.append(Action(SKIP, activity_id=activity.id, event_id=link.event_id,
+                                  reason="held activities are no longer updated"))
+            continue
+        if link.state == LINK_DETACHED:
+            # Deleted in Google, edited again in the CRM: bring it back under the same id
+            # (the client turns the 409 into a fetch and an undeleting patch).
+            actions.append(Action(INSERT_EVENT, activity_id=activity.id,
+                                  activity_uid=activity.uid, link_id=link.id,
+                                  event_id=link.event_id,
+                                  body=event_body(activity, link.event_id),
+                                  reason="edited again after deletion in Google"))
+            continue
+        actions.append(Action(PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid,
+                              link_id=link.id, event_id=link.event_id,
+                              body=event_body(activity), if_match=link.etag or None,
+                              reason="changed in CRM"))
+    for activity in activities:
+        if activity.id in linked_ids:
+            continue
+        if exportable(activity, mapping) is not None:
+            continue
+        if before_sync_from(activity, mapping):
+            continue
+        if activity.status == STATUS_NOT_HELD:
+            # Not Held maps to a cancelled event: creating one would only make a tombstone.
+            actions.append(Action(SKIP, activity_id=activity.id, reason="not held"))
+            continue
+        event_id = google_event_id(activity.uid)
+        actions.append(Action(INSERT_EVENT, activity_id=activity.id, activity_uid=activity.uid,
+                              event_id=event_id, body=event_body(activity, event_id),
+                              reason="new in CRM"))
+    return actions
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+def _exdate_line(event, default_time_zone):
+    original = event.resource.get("originalStartTime") or {}
+    if original.get("date"):
+        return "EXDATE;VALUE=DATE:" + original["date"].replace("-", "")
+    when = parse_rfc3339(original.get("dateTime"))
+    if when is None:
+        return None
+    tz_name = original.get("timeZone") or default_time_zone or "UTC"
+    local = when.astimezone(_zone(tz_name))
+    if tz_name == "UTC":
+        return "EXDATE:" + local.strftime("%Y%m%dT%H%M%SZ")
+    return f"EXDATE;TZID={tz_name}:" + local.strftime("%Y%m%dT%H%M%S")
+
+
+def _event_starts_before(event, sync_from, default_time_zone):
+    if sync_from is None or event.resource.get("recurrence"):
+        return False  # a series overlapping the window is wanted even if it began earlier
+    start = event.resource.get("start") or {}
+    if start.get("date"):
+        return date.fromisoformat(start["date"]) < sync_from
+    when = parse_rfc3339(start.get("dateTime"))
+    if when is None:
+        return False
+    return when.astimezone(_zone(start.get("timeZone") or default_time_zone)).date() < sync_from
+
+
+def _conflict_winner(rule, activity, event):
+    if rule == CONFLICT_GOOGLE_WINS:
+        return OWNER_GOOGLE
+    if rule == CONFLICT_MOST_RECENT:
+        crm_time = activity.modified_at
+        google_time = event.updated
+        if crm_time is not None and google_time is not None and google_time > crm_time:
+            return OWNER_GOOGLE
+        return OWNER_CRM
+    return OWNER_CRM
+
+
+def plan_import(mapping, events, links, activities, full_sync=False, other_links=()):
+    """Plan Google -> CRM for one mapping.
+
+    ``events``: what events.list returned (all pages); ``links``: this mapping's links;
+    ``activities``: snapshots of the linked activities (and of those named by the events'
+    back-references); ``other_links``: links of other mappings with an iCalUID among the
+    events (a shared meeting already in the CRM through another user).
+
+    ``full_sync`` says the listing was complete (a successful full list after a 410 or the
+    first sync): then active links whose event is missing are treated as deleted in Google.
+    A partial or failed answer must never be passed as full.
+    """
+    actions = []
+    link_by_event = {link.event_id: link for link in links}
+    activity_by_id = {a.id: a for a in activities if a.id is not None}
+    activity_by_uid = {a.uid: a for a in activities}
+    link_by_ical = {}
+    for link in tuple(other_links) + tuple(links):
+        if link.ical_uid and link.activity_id is not None:
+            link_by_ical.setdefault(link.ical_uid, link)
+    tz_name = mapping.time_zone
+    seen_ids = set()
+    claimed = set()  # activities already linked by an earlier event of this listing
+
+    for event in events:
+        seen_ids.add(event.id)
+        link = link_by_event.get(event.id)
+        if link is not None and link.etag and event.etag == link.etag:
+            continue  # our own write echoed back, or unchanged
+        if event.cancelled:
+            actions.extend(_plan_cancelled(mapping, event, link, activity_by_id,
+                                           link_by_event, tz_name))
+            continue
+        if link is None:
+            actions.extend(_plan_new_event(mapping, event, activity_by_uid, link_by_ical,
+                                           claimed, tz_name))
+            continue
+        activity = activity_by_id.get(link.activity_id)
+        if activity is None:
+            # A tombstone: the CRM deleted it and the export has not caught up yet; the
+            # export deletes the event, so Google's edit is not resurrected.
+            actions.append(Action(SKIP, link_id=link.id, event_id=event.id,
+                                  reason="deleted in CRM; export removes it"))
+            continue
+        if link.state == LINK_DETACHED:
+            continue  # a revived event only happens through our own insert
+        actions.extend(_plan_changed_event(mapping, event, link, activity, tz_name))
+
+    if full_sync:
+        for link in links:
+            if link.event_id in seen_ids or link.state == LINK_DETACHED:
+                continue
+            activity = activity_by_id.get(link.activity_id)
+            if activity is not None and mapping.sync_from is not None \
+                    and (activity.ends_on() or mapping.sync_from) < mapping.sync_from:
+                continue  # outside the listed window: absence means nothing
+            gone = EventSnapshot(id=link.event_id, status="cancelled")
+            actions.extend(_plan_cancelled(mapping, gone, link, activity_by_id, link_by_event,
+                                           tz_name, reason="missing from a full listing"))
+    return actions
+
+
+def _plan_cancelled(mapping, event, link, activity_by_id, link_by_event, tz_name,
+                    reason="deleted in Google"):
+    if link is None:
+        if event.recurring_event_id:
+            series = link_by_event.get(event.recurring_event_id)
+            if series is not None and series.activity_id is not None:
+                exdate = _exdate_line(event, tz_name)
+                if exdate:
+                    return [Action(ADD_EXCEPTION, activity_id=series.activity_id,
+                                   link_id=series.id, event_id=event.id, event=event,
+                                   exdate=exdate, reason="instance cancelled in Google")]
+        return [Action(SKIP, event_id=event.id, reason="deleted event never synced")]
+    activity = activity_by_id.get(link.activity_id)
+    if link.state == LINK_DETACHED:
+        return []
+    if link.owner == OWNER_GOOGLE or mapping.delete_in_crm_on_google_delete:
+        if link.activity_id is None:
+            return [Action(UNLINK, link_id=link.id, event_id=event.id, reason=reason)]
+        return [Action(DELETE_ACTIVITY, activity_id=link.activity_id, link_id=link.id,
+                       event_id=event.id, event=event, reason=reason)]
+    if activity is not None and activity.status == STATUS_NOT_HELD:
+        return []  # our own "Not Held" is a cancelled event: nothing was lost
+    # CRM-owned: keep the activity, remember the version so it is not re-exported unedited.
+    return [Action(UNLINK, activity_id=link.activity_id, link_id=link.id, event_id=event.id,
+                   event=event, reason=reason + "; kept in CRM")]
+
+
+def _plan_new_event(mapping, event, activity_by_uid, link_by_ical, claimed, tz_name):
+    own_uid = event.activity_uid
+    if own_uid is not None and own_uid in activity_by_uid:
+        # Our own export whose link was never written (crash between Google's answer and
+        # the commit): relink instead of importing a copy.
+        activity = activity_by_uid[own_uid]
+        if activity.id not in claimed:
+            claimed.add(activity.id)
+            return [Action(LINK_ACTIVITY, activity_id=activity.id, activity_uid=own_uid,
+                           event_id=event.id, event=event, owner=OWNER_CRM,
+                           reason="relinked own event")]
+    shared = link_by_ical.get(event.ical_uid) if event.ical_uid else None
+    if shared is not None and not event.recurring_event_id:
+        return [Action(LINK_ACTIVITY, activity_id=shared.activity_id, event_id=event.id,
+                       event=event, owner=OWNER_GOOGLE,
+                       fields=activity_fields(event, tz_name),
+                       reason="same meeting (iCalUID) already in CRM")]
+    if _event_starts_before(event, mapping.sync_from, tz_name):
+        return [Action(SKIP, event_id=event.id, reason="before Synchronize from")]
+    return [Action(CREATE_ACTIVITY, event_id=event.id, event=event, owner=OWNER_GOOGLE,
+                   fields=activity_fields(event, tz_name),
+                   reason="moved or edited instance" if event.recurring_event_id
+                   else "new in Google")]
+
+
+def _plan_changed_event(mapping, event, link, activity, tz_name):
+    fields = activity_fields(event, tz_name)
+    if activity.held:
+        return [Action(SKIP, activity_id=activity.id, event_id=event.id, event=event,
+                       reason="held activities are no longer updated")]
+    crm_changed = link.synced_version is not None and activity.version != link.synced_version
+    if not crm_changed:
+        return [Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
+                       event_id=event.id, event=event, fields=fields,
+                       reason="changed in Google")]
+    crm_side = activity_as_fields(activity)
+    google_side = comparable_event_fields(event, tz_name)
+    if all(crm_side[key] == google_side[key] for key in crm_side):
+        # Both changed to the same thing: just record that they agree.
+        return [Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
+                       event_id=event.id, event=event, fields=fields,
+                       reason="changed alike on both sides")]
+    winner = _conflict_winner(mapping.conflict_rule, activity, event)
+    record = Action(CONFLICT, activity_id=activity.id, link_id=link.id, event_id=event.id,
+                    event=event, conflict={"rule": mapping.conflict_rule, "winner": winner,
+                                           "crm": _jsonable(crm_side),
+                                           "google": _jsonable(google_side)},
+                    reason=f"changed on both sides; {winner} wins")
+    if winner == OWNER_GOOGLE:
+        return [record, Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
+                               event_id=event.id, event=event, fields=fields,
+                               reason="conflict: Google wins")]
+    if link.owner == OWNER_GOOGLE:
+        # A read-only copy cannot win against its own source.
+        return [record, Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
+                               event_id=event.id, event=event, fields=fields,
+                               reason="conflict on a Google-owned activity: Google wins")]
+    return [record, Action(PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid,
+                           link_id=link.id, event_id=event.id, event=event,
+                           body=event_body(activity), if_match=event.etag or None,
+                           reason="conflict: CRM wins")]
+
+
+def with_fields(activity, fields):
+    """A copy of a snapshot with imported fields applied (used by tests and the runner)."""
+    allowed = {k: v for k, v in fields.items()
+               if k in ActivitySnapshot.__dataclass_fields__ and k != "attendees"}
+    if "recurrence" in allowed:
+        allowed["recurrence"] = recurrence_lines(allowed["recurrence"])
+    return replace(activity, **allowed)
