@@ -242,6 +242,7 @@ def _approve(st, client, params, scopes, email):
         key = f"{email} {client['client_id']}"
         if params.get("include_granted_scopes") == "true" and key in st.grants:
             scopes = normalize_scopes(st.grants[key]["scopes"] + scopes)
+        record_grant(st, email, client["client_id"], scopes)  # consent is the grant
         code = "4/gsim-" + secrets.token_urlsafe(24)
         st.codes[code] = {"client_id": client["client_id"], "email": email,
                           "redirect_uri": params["redirect_uri"], "scopes": scopes,

@@ -8,6 +8,18 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 
+# Scopes, and defaults that test suites may share (the control API registers nothing by
+# itself: call ``register_client(TEST_CLIENT_ID, TEST_CLIENT_SECRET, [TEST_REDIRECT_URI])``).
+SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar"
+SCOPE_CALENDAR_READONLY = SCOPE_CALENDAR + ".readonly"
+SCOPE_CALENDAR_EVENTS = SCOPE_CALENDAR + ".events"
+SCOPE_CONTACTS = "https://www.googleapis.com/auth/contacts"
+SCOPE_CONTACTS_READONLY = SCOPE_CONTACTS + ".readonly"
+TEST_CLIENT_ID = "test-client.apps.googleusercontent.com"
+TEST_CLIENT_SECRET = "test-secret"
+TEST_REDIRECT_URI = "http://127.0.0.1:5999/google/callback"
+TEST_USER = "ada@example.com"
+
 
 class _QuietHandler(WSGIRequestHandler):
     """No per-request access log: benchmarks make tens of thousands of requests."""
