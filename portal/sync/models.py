@@ -1,0 +1,161 @@
+"""Sync state: links between activities and Google events, runs and their per-event log,
+and attendees from Google that match no user or contact."""
+from datetime import datetime
+
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.types import UTCDateTime, utcnow
+from portal.extensions import db
+
+OWNER_CRM = "crm"
+OWNER_GOOGLE = "google"
+
+LINK_ACTIVE = "active"
+LINK_DETACHED = "detached"
+
+RUN_QUEUED = "queued"
+RUN_RUNNING = "running"
+RUN_SUCCEEDED = "succeeded"
+RUN_FAILED = "failed"
+RUN_RETRYING = "retrying"
+RUN_NEEDS_REAUTH = "needs_reauth"
+RUN_STATUSES = (RUN_QUEUED, RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED, RUN_RETRYING,
+                RUN_NEEDS_REAUTH)
+RUN_FINISHED = (RUN_SUCCEEDED, RUN_FAILED, RUN_NEEDS_REAUTH)
+
+DIRECTION_EXPORT = "export"
+DIRECTION_IMPORT = "import"
+DIRECTION_BOTH = "both"
+DIRECTIONS = (DIRECTION_EXPORT, DIRECTION_IMPORT, DIRECTION_BOTH)
+
+
+class EventLink(db.Model):
+    """Ties one activity to one Google event in one mapping's calendar.
+
+    A CRM delete leaves the row with ``activity_id`` NULL (a tombstone): the next export turns
+    it into a Google delete and then removes the row.
+    """
+
+    __tablename__ = "event_links"
+    __table_args__ = (
+        db.UniqueConstraint("mapping_id", "event_id", name="uq_event_links_mapping_id_event_id"),
+        db.Index("ix_event_links_ical_uid", "ical_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mapping_id: Mapped[int] = mapped_column(
+        db.ForeignKey("calendar_mappings.id", ondelete="CASCADE"), index=True)
+    #: the mapping's user (kept here so per-user cleanups need no join)
+    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    #: NULL after the activity was deleted in the CRM (tombstone awaiting the Google delete)
+    activity_id: Mapped[int | None] = mapped_column(
+        db.ForeignKey("activities.id", ondelete="SET NULL"), index=True)
+    calendar_id: Mapped[str] = mapped_column(db.String(255))
+    event_id: Mapped[str] = mapped_column(db.String(1024))
+    ical_uid: Mapped[str] = mapped_column(db.String(1024), default="")
+    #: the event's etag when we last wrote or read it; a different one means Google changed it
+    etag: Mapped[str] = mapped_column(db.String(255), default="")
+    #: the event's ``updated`` at last sync
+    google_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the activity's version Google last acknowledged (None: never acknowledged)
+    synced_version: Mapped[int | None] = mapped_column()
+    #: "crm": created in the CRM (master); "google": imported, read-only in the CRM
+    owner: Mapped[str] = mapped_column(db.String(8), default=OWNER_CRM)
+    #: "active", or "detached" when a CRM-owned event was deleted in Google (kept in the CRM)
+    state: Mapped[str] = mapped_column(db.String(16), default=LINK_ACTIVE)
+    html_link: Mapped[str] = mapped_column(db.String(2048), default="")
+    #: for a moved or edited instance: the series' event id
+    recurring_event_id: Mapped[str] = mapped_column(db.String(1024), default="")
+    #: the last error Google gave for this event (a 400 is logged here and skipped)
+    last_error: Mapped[str | None] = mapped_column(db.Text)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    activity = relationship("Activity")
+    mapping = relationship("CalendarMapping")
+
+    def __repr__(self):
+        return f"<EventLink {self.mapping_id}:{self.event_id} -> {self.activity_id}>"
+
+
+class SyncRun(db.Model):
+    """One sync of one mapping in one direction, keyed by the RQ job id so the outcome stays
+    visible after Redis forgot the job."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the RQ job id
+    job_id: Mapped[str] = mapped_column(db.String(64), unique=True)
+    mapping_id: Mapped[int | None] = mapped_column(
+        db.ForeignKey("calendar_mappings.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    #: export | import | both
+    direction: Mapped[str] = mapped_column(db.String(8), default=DIRECTION_BOTH)
+    #: queued | running | succeeded | failed | retrying | needs_reauth
+    status: Mapped[str] = mapped_column(db.String(16), default=RUN_QUEUED)
+    #: what the run is doing now (shown live on the run page)
+    progress: Mapped[str] = mapped_column(db.String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    deleted: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    conflicts: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    #: a summary for the user (never a token)
+    message: Mapped[str] = mapped_column(db.Text, default="")
+
+    mapping = relationship("CalendarMapping")
+    user = relationship("User")
+    entries = relationship("SyncRunEntry", order_by="SyncRunEntry.id",
+                           cascade="all, delete-orphan", back_populates="run")
+
+    @property
+    def finished(self):
+        return self.status in RUN_FINISHED
+
+    def __repr__(self):
+        return f"<SyncRun {self.job_id} {self.direction} {self.status}>"
+
+
+class SyncRunEntry(db.Model):
+    """One line of a run's log: what happened to one event or activity."""
+
+    __tablename__ = "sync_run_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(db.ForeignKey("sync_runs.id", ondelete="CASCADE"),
+                                        index=True)
+    #: the engine's action kind (insert_event, update_activity, conflict, skip, error...)
+    action: Mapped[str] = mapped_column(db.String(32))
+    activity_id: Mapped[int | None] = mapped_column()
+    event_id: Mapped[str | None] = mapped_column(db.String(1024))
+    subject: Mapped[str] = mapped_column(db.String(255), default="")
+    detail: Mapped[str] = mapped_column(db.Text, default="")
+    #: conflicts: {"crm": {...}, "google": {...}, "rule", "winner"} as JSON text
+    versions: Mapped[str | None] = mapped_column(db.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    run = relationship("SyncRun", back_populates="entries")
+
+
+class ExternalAttendee(db.Model):
+    """An attendee from Google whose email matches no user and no contact; kept so the
+    next export sends it back instead of dropping the person."""
+
+    __tablename__ = "external_attendees"
+    __table_args__ = (
+        db.UniqueConstraint("activity_id", "email", name="uq_external_attendees_activity_id_email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(db.ForeignKey("activities.id", ondelete="CASCADE"),
+                                             index=True)
+    email: Mapped[str] = mapped_column(db.String(254))
+    display_name: Mapped[str] = mapped_column(db.String(255), default="")
+    #: needsAction | declined | tentative | accepted
+    response_status: Mapped[str] = mapped_column(db.String(16), default="needsAction")
