@@ -1,0 +1,275 @@
+"""Calendar v3 calendars and events through google-api-python-client."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from googleapiclient.errors import HttpError
+
+from googlesim.testing import TEST_USER as USER
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def error_of(exc):
+    body = json.loads(exc.value.content)["error"]
+    assert "details" not in body  # Calendar errors never carry details
+    return exc.value.resp.status, body["errors"][0]["reason"]
+
+
+def test_calendar_list_primary_and_secondary_calendars(cal):
+    entries = cal.calendarList().list().execute()["items"]
+    assert [(e["id"], e.get("primary"), e["accessRole"]) for e in entries] == \
+        [(USER, True, "owner")]
+    created = cal.calendars().insert(body={"summary": "CRM", "timeZone": "Europe/Berlin"}) \
+        .execute()
+    assert created["id"].endswith("@group.calendar.google.com")
+    assert cal.calendars().get(calendarId=created["id"]).execute()["timeZone"] == \
+        "Europe/Berlin"
+    assert cal.calendars().get(calendarId="primary").execute()["id"] == USER
+    ids = [e["id"] for e in cal.calendarList().list().execute()["items"]]
+    assert ids == [USER, created["id"]]
+    cal.calendars().delete(calendarId=created["id"]).execute()
+    with pytest.raises(HttpError) as exc:
+        cal.calendars().get(calendarId=created["id"]).execute()
+    assert error_of(exc) == (404, "notFound")
+    with pytest.raises(HttpError) as exc:
+        cal.calendars().delete(calendarId="primary").execute()
+    assert exc.value.resp.status == 400
+
+
+def test_calendar_insert_needs_summary(cal):
+    with pytest.raises(HttpError) as exc:
+        cal.calendars().insert(body={"timeZone": "UTC"}).execute()
+    assert error_of(exc) == (400, "required")
+
+
+def test_other_accounts_calendars_are_not_found(cal, ctl):
+    ctl.create_account("bob@example.com")
+    other = ctl.create_calendar("bob@example.com", "Bob's")
+    for cid in ("bob@example.com", other["id"], "nope@example.com"):
+        with pytest.raises(HttpError) as exc:
+            cal.events().list(calendarId=cid).execute()
+        assert error_of(exc) == (404, "notFound")
+
+
+def test_insert_get_keeps_fields_as_sent(cal, timed):
+    body = dict(timed(T0, tz="Europe/Berlin"), id="crm0001abc", summary="Kick-off",
+                description="Agenda", location="Room 1",
+                attendees=[{"email": "bob@example.com", "displayName": "Bob",
+                            "responseStatus": "accepted"},
+                           {"email": USER, "organizer": True, "optional": True}],
+                extendedProperties={"private": {"crmId": "42"}, "shared": {"k": "v"}},
+                reminders={"useDefault": False,
+                           "overrides": [{"method": "popup", "minutes": 5}]})
+    ev = cal.events().insert(calendarId="primary", body=body).execute()
+    assert ev["id"] == "crm0001abc" and ev["status"] == "confirmed"
+    assert ev["etag"].startswith('"') and ev["sequence"] == 0
+    assert ev["iCalUID"] == "crm0001abc@google.com" and ev["htmlLink"]
+    assert ev["organizer"] == {"email": USER, "self": True}
+    assert ev["creator"]["email"] == USER and ev["created"] and ev["updated"]
+    got = cal.events().get(calendarId=USER, eventId="crm0001abc").execute()
+    assert got == ev
+    assert got["start"] == body["start"] and got["end"] == body["end"]
+    assert got["attendees"][0] == {"email": "bob@example.com", "displayName": "Bob",
+                                   "responseStatus": "accepted"}
+    assert got["attendees"][1]["self"] is True
+    assert got["attendees"][1]["responseStatus"] == "needsAction"
+    assert got["extendedProperties"] == body["extendedProperties"]
+    assert got["reminders"] == body["reminders"]
+
+
+def test_all_day_dates_kept_with_exclusive_end(cal):
+    ev = cal.events().insert(calendarId="primary", body={
+        "summary": "Holiday", "start": {"date": "2026-12-24"},
+        "end": {"date": "2026-12-27"}}).execute()
+    assert ev["start"] == {"date": "2026-12-24"} and ev["end"] == {"date": "2026-12-27"}
+    with pytest.raises(HttpError) as exc:
+        cal.events().insert(calendarId="primary", body={
+            "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-24"}}).execute()
+    assert error_of(exc) == (400, "timeRangeEmpty")
+
+
+def test_generated_ids_are_base32hex_and_client_ids_are_validated(cal, timed):
+    ev = cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    assert set(ev["id"]) <= set("0123456789abcdefghijklmnopqrstuv") and len(ev["id"]) >= 5
+    for bad in ("abc", "UPPERCASE1", "has-dash1", "wxyz12345"):
+        with pytest.raises(HttpError) as exc:
+            cal.events().insert(calendarId="primary", body=dict(timed(T0), id=bad)).execute()
+        assert error_of(exc) == (400, "invalid")
+
+
+def test_duplicate_id_is_409_even_after_delete(cal, timed):
+    cal.events().insert(calendarId="primary", body=dict(timed(T0), id="dup00001")).execute()
+    with pytest.raises(HttpError) as exc:
+        cal.events().insert(calendarId="primary", body=dict(timed(T0), id="dup00001")).execute()
+    assert error_of(exc) == (409, "duplicate")
+    cal.events().delete(calendarId="primary", eventId="dup00001").execute()
+    with pytest.raises(HttpError) as exc:
+        cal.events().insert(calendarId="primary", body=dict(timed(T0), id="dup00001")).execute()
+    assert error_of(exc) == (409, "duplicate")
+
+
+def test_delete_keeps_a_cancelled_record_and_second_delete_is_410(cal, timed):
+    cal.events().insert(calendarId="primary", body=dict(timed(T0), id="gone0001")).execute()
+    assert cal.events().delete(calendarId="primary", eventId="gone0001").execute() == ""
+    got = cal.events().get(calendarId="primary", eventId="gone0001").execute()
+    assert got["status"] == "cancelled"
+    with pytest.raises(HttpError) as exc:
+        cal.events().delete(calendarId="primary", eventId="gone0001").execute()
+    assert error_of(exc) == (410, "deleted")
+    assert cal.events().list(calendarId="primary").execute()["items"] == []
+    shown = cal.events().list(calendarId="primary", showDeleted=True).execute()["items"]
+    assert [e["id"] for e in shown] == ["gone0001"]
+
+
+def test_unknown_event_is_404(cal):
+    for call in (cal.events().get(calendarId="primary", eventId="unknown00"),
+                 cal.events().patch(calendarId="primary", eventId="unknown00", body={}),
+                 cal.events().delete(calendarId="primary", eventId="unknown00")):
+        with pytest.raises(HttpError) as exc:
+            call.execute()
+        assert error_of(exc) == (404, "notFound")
+
+
+def test_patch_merges_objects_replaces_arrays_and_bumps_etag_updated_sequence(cal, timed):
+    ev = cal.events().insert(calendarId="primary", body=dict(
+        timed(T0), summary="A", attendees=[{"email": "a@example.com"}],
+        extendedProperties={"private": {"a": "1"}})).execute()
+    patched = cal.events().patch(calendarId="primary", eventId=ev["id"], body={
+        "summary": "B", "attendees": [{"email": "b@example.com"}],
+        "extendedProperties": {"private": {"b": "2"}}}).execute()
+    assert patched["summary"] == "B"
+    assert [a["email"] for a in patched["attendees"]] == ["b@example.com"]
+    assert patched["extendedProperties"]["private"] == {"a": "1", "b": "2"}
+    assert patched["etag"] != ev["etag"] and patched["updated"] >= ev["updated"]
+    assert patched["sequence"] == ev["sequence"]  # no time change
+    moved = cal.events().patch(calendarId="primary", eventId=ev["id"],
+                               body=timed(T0 + timedelta(hours=2))).execute()
+    assert moved["sequence"] == ev["sequence"] + 1 and moved["etag"] != patched["etag"]
+    to_all_day = cal.events().patch(calendarId="primary", eventId=ev["id"], body={
+        "start": {"date": "2026-12-02"}, "end": {"date": "2026-12-03"}}).execute()
+    assert to_all_day["start"] == {"date": "2026-12-02"}
+
+
+def test_update_replaces_the_event(cal, timed):
+    ev = cal.events().insert(calendarId="primary", body=dict(
+        timed(T0), summary="A", description="keep?", location="here")).execute()
+    new = cal.events().update(calendarId="primary", eventId=ev["id"],
+                              body=dict(timed(T0), summary="Only this")).execute()
+    assert new["summary"] == "Only this"
+    assert "description" not in new and "location" not in new
+    assert new["id"] == ev["id"] and new["created"] == ev["created"]
+    assert new["iCalUID"] == ev["iCalUID"] and new["etag"] != ev["etag"]
+
+
+def test_if_match_with_stale_etag_is_412(cal, timed):
+    ev = cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    stale = ev["etag"]
+    cal.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "x"}).execute()
+    for req in (cal.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "y"}),
+                cal.events().update(calendarId="primary", eventId=ev["id"], body=timed(T0)),
+                cal.events().delete(calendarId="primary", eventId=ev["id"])):
+        req.headers["If-Match"] = stale
+        with pytest.raises(HttpError) as exc:
+            req.execute()
+        assert error_of(exc) == (412, "conditionNotMet")
+    fresh = cal.events().get(calendarId="primary", eventId=ev["id"]).execute()
+    req = cal.events().patch(calendarId="primary", eventId=ev["id"], body={"summary": "z"})
+    req.headers["If-Match"] = fresh["etag"]
+    assert req.execute()["summary"] == "z"
+
+
+@pytest.mark.parametrize("body, reason", [
+    ({"summary": "no times"}, "required"),
+    ({"start": {"dateTime": "2026-12-01T10:00:00Z"}}, "required"),
+    ({"start": "tomorrow", "end": {"dateTime": "2026-12-01T10:00:00Z"}}, "invalid"),
+    ({"start": {"dateTime": "not a time"}, "end": {"dateTime": "2026-12-01T10:00:00Z"}},
+     "invalid"),
+    ({"start": {"dateTime": "2026-12-01T10:00:00"}, "end": {"dateTime": "2026-12-01T11:00:00"}},
+     "required"),
+    ({"start": {"dateTime": "2026-12-01T12:00:00Z"}, "end": {"dateTime": "2026-12-01T10:00:00Z"}},
+     "timeRangeEmpty"),
+    ({"summary": 5, "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}}, "invalid"),
+    ({"start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}, "attendees": "bob"},
+     "invalid"),
+    ({"start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"},
+      "attendees": [{"email": "bob@example.com", "responseStatus": "maybe"}]}, "invalid"),
+    ({"start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"},
+      "extendedProperties": {"private": {"n": 1}}}, "invalid"),
+    ({"start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}, "status": "gone"},
+     "invalid"),
+    ({"start": {"dateTime": "2026-12-01T10:00:00Z"}, "end": {"dateTime": "2026-12-01T11:00:00Z"},
+      "recurrence": ["RRULE:FREQ=DAILY"]}, "required"),
+    ({"start": {"dateTime": "2026-12-01T10:00:00Z", "timeZone": "UTC"},
+      "end": {"dateTime": "2026-12-01T11:00:00Z", "timeZone": "UTC"},
+      "recurrence": ["RRULE:FREQ=SOMETIMES"]}, "invalid"),
+])
+def test_bad_event_bodies_are_400_with_reason(cal, body, reason):
+    with pytest.raises(HttpError) as exc:
+        cal.events().insert(calendarId="primary", body=body).execute()
+    assert error_of(exc) == (400, reason)
+
+
+def test_malformed_json_and_wrong_types_never_give_a_stack_trace(ctl, make_creds, base):
+    token = make_creds().token
+    s = requests.Session()
+    s.trust_env = False
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    url = base + "/calendar/v3/calendars/primary/events"
+    for data in ("{not json", "[1, 2]", '"string"'):
+        r = s.post(url, data=data, headers=headers)
+        assert r.status_code == 400 and r.json()["error"]["errors"][0]["reason"] == "parseError"
+    r = s.get(url, params={"maxResults": "lots"}, headers=headers)
+    assert r.status_code == 400
+    assert r.json()["error"]["errors"][0]["reason"] == "invalidParameter"
+    r = s.get(url, params={"timeMin": "yesterday"}, headers=headers)
+    assert r.status_code == 400 and r.headers["Content-Type"].startswith("application/json")
+    r = s.get(base + "/calendar/v3/no/such/endpoint", headers=headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == 404
+    r = s.put(base + "/calendar/v3/users/me/calendarList", headers=headers)
+    assert r.status_code == 405 and "error" in r.json()
+
+
+def test_import_is_keyed_by_ical_uid_and_keeps_organizer(cal, timed):
+    body = dict(timed(T0), iCalUID="shared-meeting@example.org", summary="Shared",
+                organizer={"email": "boss@example.org", "displayName": "Boss"},
+                attendees=[{"email": USER, "responseStatus": "needsAction"}])
+    first = cal.events().import_(calendarId="primary", body=body).execute()
+    assert first["iCalUID"] == "shared-meeting@example.org"
+    assert first["organizer"]["email"] == "boss@example.org"
+    again = cal.events().import_(calendarId="primary",
+                                 body=dict(body, summary="Renamed")).execute()
+    assert again["id"] == first["id"] and again["summary"] == "Renamed"
+    found = cal.events().list(calendarId="primary",
+                              iCalUID="shared-meeting@example.org").execute()["items"]
+    assert [e["id"] for e in found] == [first["id"]]
+    with pytest.raises(HttpError) as exc:
+        cal.events().import_(calendarId="primary", body=timed(T0)).execute()
+    assert error_of(exc) == (400, "required")
+
+
+def test_move_between_calendars(cal, timed):
+    other = cal.calendars().insert(body={"summary": "Other"}).execute()
+    ev = cal.events().insert(calendarId="primary", body=dict(timed(T0), id="move0001")).execute()
+    moved = cal.events().move(calendarId="primary", eventId="move0001",
+                              destination=other["id"]).execute()
+    assert moved["id"] == "move0001"
+    assert cal.events().get(calendarId=other["id"], eventId="move0001").execute()["status"] \
+        == "confirmed"
+    assert cal.events().get(calendarId="primary", eventId="move0001").execute()["status"] \
+        == "cancelled"
+    assert ev["etag"] != moved["etag"]
+
+
+def test_owner_edits_through_control_api_look_like_google_side_changes(cal, ctl, timed):
+    ev = cal.events().insert(calendarId="primary", body=dict(timed(T0), summary="A")).execute()
+    ctl.patch_event(USER, "primary", ev["id"], {"summary": "Edited in Google"})
+    got = cal.events().get(calendarId="primary", eventId=ev["id"]).execute()
+    assert got["summary"] == "Edited in Google" and got["etag"] != ev["etag"]
+    made = ctl.insert_event(USER, USER, dict(timed(T0), summary="Made in Google"))
+    assert cal.events().get(calendarId="primary", eventId=made["id"]).execute()["summary"] \
+        == "Made in Google"
+    ctl.delete_event(USER, "primary", made["id"])
+    assert [e["status"] for e in ctl.events(USER, "primary")] == ["confirmed", "cancelled"]
+    assert len(ctl.events(USER, "primary", include_deleted=False)) == 1
