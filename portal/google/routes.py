@@ -1,0 +1,339 @@
+"""Google pages: admin credentials, the user's external accounts (connect/disconnect), the
+OAuth callback, and the "Google Calendar" sync settings with the calendar mappings.
+
+Every user page acts on ``current_user`` only; the one URL with an id (mapping reset) checks
+ownership and answers 404 for anyone else's mapping."""
+import logging
+
+import requests
+from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
+from flask import (Blueprint, abort, flash, g, has_request_context, redirect, render_template,
+                   request, session, url_for)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.core.auth import admin_required
+from portal.core.forms import EmptyForm
+from portal.extensions import db
+from portal.google import services
+from portal.google.client import (CALENDAR_SCOPE, GoogleError, ReauthorizationNeeded)
+from portal.google.forms import (CredentialsForm, DisconnectForm, SyncSettingsForm,
+                                 calendar_choices, mapping_form)
+from portal.google.models import STATUS_NEEDS_REAUTH, GoogleConnection
+from portal.google.oauth import google_oauth
+
+log = logging.getLogger(__name__)
+bp = Blueprint("google", __name__)
+
+NOT_CONFIGURED = "Google sync is not configured; ask an admin."
+
+
+# -- banner ------------------------------------------------------------------------------------
+def google_needs_reauth():
+    """True when the logged-in user must reconnect Google. One small query per request,
+    cached on ``g``; never fails (the banner renders on error pages too)."""
+    if not has_request_context():
+        return False
+    if "google_needs_reauth" not in g:
+        value = False
+        try:
+            if current_user and current_user.is_authenticated:
+                status = db.session.scalar(select(GoogleConnection.status)
+                                           .where(GoogleConnection.user_id == current_user.id))
+                value = status == STATUS_NEEDS_REAUTH
+        except SQLAlchemyError:
+            db.session.rollback()
+        g.google_needs_reauth = value
+    return g.google_needs_reauth
+
+
+@bp.app_context_processor
+def _banner_globals():
+    return {"google_needs_reauth": google_needs_reauth}
+
+
+# -- admin -------------------------------------------------------------------------------------
+@bp.route("/admin/google", methods=["GET", "POST"])
+@admin_required
+def admin_credentials():
+    creds = services.get_credentials()
+    form = CredentialsForm()
+    if request.method == "GET":
+        form.client_id.data = creds.client_id if creds else ""
+        form.redirect_url.data = creds.redirect_url if creds else services.default_redirect_url()
+    general_error = None
+    if form.validate_on_submit():
+        try:
+            services.save_credentials(client_id=form.client_id.data,
+                                      client_secret=form.client_secret.data,
+                                      redirect_url=form.redirect_url.data,
+                                      api_key=form.api_key.data, user=current_user)
+        except services.GoogleSetupError as exc:
+            db.session.rollback()
+            if exc.field:
+                getattr(form, exc.field).errors.append(str(exc))
+            else:
+                general_error = str(exc)
+        else:
+            db.session.commit()
+            flash("Google credentials checked with Google and saved.", "success")
+            return redirect(url_for("google.admin_credentials"))
+    return render_template(
+        "google/admin_credentials.html", form=form, creds=creds, general_error=general_error,
+        secret_mask=services.masked(creds.client_secret_encrypted) if creds else "",
+        api_key_mask=services.masked(creds.api_key_encrypted) if creds else "",
+        callback_url=services.default_redirect_url(), title="Google credentials")
+
+
+# -- connect / disconnect ----------------------------------------------------------------------
+@bp.get("/profile/external-accounts")
+@login_required
+def accounts():
+    return render_template("google/accounts.html", configured=services.is_configured(),
+                           conn=services.get_connection(current_user), form=EmptyForm(),
+                           calendar_scope=CALENDAR_SCOPE,
+                           title="Accounts in external resources")
+
+
+@bp.post("/google/connect")
+@login_required
+def connect():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    creds = services.get_credentials()
+    if creds is None:
+        flash(NOT_CONFIGURED, "warning")
+        return redirect(url_for("google.accounts"))
+    conn = services.get_connection(current_user)
+    extra = {"login_hint": conn.google_email} if conn is not None and conn.google_email else {}
+    return google_oauth(creds).authorize_redirect(creds.redirect_url, **extra)
+
+
+def _fail(message):
+    flash(message, "danger")
+    return redirect(url_for("google.accounts"))
+
+
+@bp.get("/google/oauth/callback")
+@login_required
+def callback():
+    creds = services.get_credentials()
+    if creds is None:
+        return _fail(NOT_CONFIGURED)
+    client = google_oauth(creds)
+    error = request.args.get("error")
+    if error:
+        # Drop the pending state so it cannot be replayed.
+        client.framework.clear_state_data(session, request.args.get("state"))
+        if error == "access_denied":
+            return _fail("You declined access at Google, so nothing was connected.")
+        return _fail(f"Google reported an error ({error}); nothing was connected.")
+    try:
+        token = client.authorize_access_token()
+        userinfo = token.get("userinfo") or client.userinfo(token=token)
+    except MismatchingStateError:
+        return _fail("The answer from Google does not belong to this sign-in attempt (state "
+                     "mismatch), so nothing was connected. Start again with Authorize and "
+                     "Connect.")
+    except OAuthError as exc:
+        return _fail(f"Google refused the sign-in ({exc.error}); nothing was connected.")
+    except requests.RequestException as exc:
+        log.warning("OAuth callback could not reach Google: %s", exc.__class__.__name__)
+        return _fail("Could not reach Google to finish the sign-in; nothing was connected. "
+                     "Try again in a moment.")
+    try:
+        conn = services.complete_connect(
+            current_user, email=(userinfo or {}).get("email"),
+            granted_scopes=(token.get("scope") or "").split(),
+            refresh_token=token.get("refresh_token"), access_token=token.get("access_token"),
+            expires_at=services.token_expiry_from_epoch(token.get("expires_at")))
+    except services.GoogleSetupError as exc:
+        db.session.rollback()
+        return _fail(str(exc))
+    db.session.commit()
+    flash(f"Connected to Google as {conn.google_email}. Now choose your calendars.", "success")
+    return redirect(url_for("google.sync_settings"))
+
+
+@bp.route("/google/disconnect", methods=["GET", "POST"])
+@login_required
+def disconnect():
+    conn = services.get_connection(current_user)
+    if conn is None or not conn.refresh_token_encrypted:
+        flash("Your Google account is not connected.", "info")
+        return redirect(url_for("google.accounts"))
+    form = DisconnectForm()
+    if form.validate_on_submit():
+        revoked = services.disconnect(current_user, keep_links=form.links.data == "keep")
+        db.session.commit()
+        if revoked:
+            flash("Google account disconnected; the portal's access was revoked at Google.",
+                  "success")
+        else:
+            flash("Google account disconnected here, but Google could not be reached to revoke "
+                  "the access: remove the portal at myaccount.google.com/permissions.",
+                  "warning")
+        return redirect(url_for("google.accounts"))
+    return render_template("google/disconnect.html", form=form, conn=conn,
+                           title="Disconnect Google")
+
+
+# -- sync settings and mappings ----------------------------------------------------------------
+def _active_types():
+    from portal.crm.models import ActivityType
+
+    return db.session.scalars(select(ActivityType).where(ActivityType.active.is_(True))
+                              .order_by(ActivityType.position, ActivityType.name)).all()
+
+
+def _type_names():
+    from portal.crm.models import ActivityType
+
+    return dict(db.session.execute(select(ActivityType.id, ActivityType.name)).all())
+
+
+def _mapping_defaults(types, mappings):
+    data = {}
+    for t in types:
+        m = mappings.get(t.id)
+        data[f"t{t.id}"] = {
+            "calendar": (m.calendar_id or "") if m else "",
+            "new_calendar_name": "",
+            "export_enabled": m.export_enabled if m else True,
+            "import_enabled": m.import_enabled if m else True,
+            "conflict_rule": m.conflict_rule if m else "crm_wins",
+            "delete_in_crm": m.delete_in_crm_when_deleted_in_google if m else False,
+        }
+    return data
+
+
+def _load_calendars():
+    """(calendars, error message); marks the connection on a lost grant."""
+    try:
+        calendars = services.list_calendars(current_user)
+        db.session.commit()  # a refreshed access token is worth keeping
+        return calendars, None
+    except ReauthorizationNeeded:
+        db.session.commit()  # keep the needs-reauth mark
+        return None, "Google no longer accepts the portal's access. Reconnect to choose calendars."
+    except services.NotConnected as exc:
+        return None, str(exc)
+    except GoogleError as exc:
+        log.warning("calendarList failed for user %s: %s", current_user.id, exc)
+        return None, "Could not load your calendars from Google right now; try again in a moment."
+
+
+@bp.route("/google/sync", methods=["GET", "POST"])
+@login_required
+def sync_settings():
+    configured = services.is_configured()
+    conn = services.get_connection(current_user)
+    settings = services.get_sync_settings(current_user)
+    posted_settings = request.method == "POST" and "sync-submit" in request.form
+    posted_mapping = request.method == "POST" and "map-submit" in request.form
+
+    settings_form = SyncSettingsForm(prefix="sync", obj=settings,
+                                     formdata=None if not posted_settings else request.form)
+    if posted_settings and settings_form.validate_on_submit():
+        services.save_sync_settings(current_user, auto_sync=settings_form.auto_sync.data,
+                                    period_minutes=settings_form.period_minutes.data,
+                                    sync_from=settings_form.sync_from.data)
+        db.session.commit()
+        flash("Sync settings saved.", "success")
+        return redirect(url_for("google.sync_settings"))
+
+    types = _active_types()
+    mappings = {m.activity_type_id: m for m in services.user_mappings(current_user)}
+    calendars, calendars_error, map_form, asking = None, None, None, set()
+    if configured and services.connection_usable(current_user):
+        calendars, calendars_error = _load_calendars()
+    if calendars is not None:
+        listed = {c["id"] for c in calendars}
+        extra = [(m.calendar_id, f"{m.calendar_summary or m.calendar_id} (not found in Google)")
+                 for m in mappings.values() if m.calendar_id and m.calendar_id not in listed]
+        choices = calendar_choices(calendars, extra)
+        map_form = mapping_form(types, choices, data=_mapping_defaults(types, mappings),
+                                formdata=request.form if posted_mapping else None)
+        if posted_mapping and map_form.validate_on_submit():
+            result = _save_mapping_form(map_form, types, calendars)
+            if result is True:
+                return redirect(url_for("google.sync_settings"))
+            asking = result
+    return render_template(
+        "google/sync_settings.html", configured=configured, conn=conn, settings=settings,
+        settings_form=settings_form, map_form=map_form, types=types, mappings=mappings,
+        calendars=calendars, calendars_error=calendars_error, asking=asking,
+        reset_form=EmptyForm(), title="Google Calendar")
+
+
+def _save_mapping_form(form, types, calendars):
+    """Validate the rows; save and return True, or return the set of type ids whose
+    "old calendar" question must be answered (errors are on the form)."""
+    access = {c["id"]: c["accessRole"] for c in calendars}
+    choices, rows, ok = [], {}, True
+    for t in types:
+        row = getattr(form, f"t{t.id}").form
+        rows[t.id] = row
+        cal = row.calendar.data or None
+        name = (row.new_calendar_name.data or "").strip()
+        if cal == services.NEW_CALENDAR and not name:
+            row.new_calendar_name.errors.append("Enter a name for the new calendar.")
+            ok = False
+        if cal and cal in access and access[cal] not in ("owner", "writer") \
+                and row.export_enabled.data:
+            row.calendar.errors.append("This calendar is read-only for you: it can only be "
+                                       "imported. Turn Export off or choose another calendar.")
+            ok = False
+        action = row.old_calendar_action.data
+        choices.append(services.MappingChoice(
+            activity_type=t, calendar_id=cal, new_calendar_name=name,
+            export_enabled=row.export_enabled.data, import_enabled=row.import_enabled.data,
+            conflict_rule=row.conflict_rule.data,
+            delete_in_crm_when_deleted_in_google=row.delete_in_crm.data,
+            old_calendar_action=action if action in ("leave", "delete") else None))
+    for type_id, message in services.mapping_conflicts(current_user, choices,
+                                                       _type_names()).items():
+        rows[type_id].calendar.errors.append(message)
+        ok = False
+    asking = {choice.activity_type.id for choice, _ in
+              services.calendar_changes(current_user, choices)
+              if choice.old_calendar_action is None}
+    if not ok or asking:
+        if ok:
+            flash("You changed the calendar of an activity type: choose what happens to the "
+                  "events already exported to the old calendar, then save again.", "warning")
+        return asking
+    try:
+        services.save_mappings(current_user, choices, calendars)
+    except ReauthorizationNeeded:
+        db.session.rollback()
+        services.mark_needs_reauth(current_user, "Google refused access; please reconnect.")
+        db.session.commit()
+        flash("Google no longer accepts the portal's access; reconnect and save again.",
+              "danger")
+        return set()
+    except GoogleError as exc:
+        db.session.rollback()
+        log.warning("saving mappings failed for user %s: %s", current_user.id, exc)
+        flash("Google could not create the new calendar right now; nothing was saved. "
+              "Try again in a moment.", "danger")
+        return set()
+    db.session.commit()
+    flash("Calendar mappings saved.", "success")
+    return True
+
+
+@bp.post("/google/mappings/<int:mapping_id>/reset")
+@login_required
+def mapping_reset(mapping_id):
+    """Drop a mapping's sync token so the next sync compares everything again."""
+    mapping = services.get_user_mapping(current_user, mapping_id)
+    if mapping is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        mapping.sync_token = None
+        mapping.last_synced_at = None
+        db.session.commit()
+        flash("The next sync of this calendar will be a full one.", "info")
+    return redirect(url_for("google.sync_settings"))
