@@ -38,7 +38,8 @@ class SimServer:
         self.host = host
         self.port = self._server.server_port
         self.base_url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        # A short poll interval makes stop() quick (the default 0.5 s adds up in tests).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="googlesim-server", daemon=True)
         self._thread.start()
 

@@ -1,0 +1,264 @@
+"""The /_sim/ control API: faults, stats, reset, expiry, persistence, push channels, CLI."""
+import json
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import httplib2
+import pytest
+import requests
+from google.auth.exceptions import RefreshError
+from googleapiclient.errors import HttpError
+
+from googlesim.testing import (SCOPE_CALENDAR, TEST_CLIENT_ID, TEST_CLIENT_SECRET,
+                               TEST_REDIRECT_URI, TEST_USER as USER, SimControl, SimError,
+                               start_sim)
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+EVENTS = "/calendar/v3/calendars/"
+
+
+def reason(exc):
+    return exc.value.resp.status, json.loads(exc.value.content)["error"]["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("status, why", [
+    (429, "rateLimitExceeded"), (403, "rateLimitExceeded"), (403, "userRateLimitExceeded"),
+    (403, "quotaExceeded"), (500, "backendError"), (503, "backendError")])
+def test_status_faults_answer_in_the_google_envelope(ctl, cal, status, why):
+    ctl.fault(method="GET", path=EVENTS, status=status, reason=why)
+    with pytest.raises(HttpError) as exc:
+        cal.events().list(calendarId="primary").execute()
+    assert reason(exc) == (status, why)
+    assert cal.events().list(calendarId="primary").execute()["items"] == []  # used up
+
+
+def test_fault_count_method_and_path_matching(ctl, cal, timed):
+    ctl.fault(method="POST", path=EVENTS, status=503, count=2)
+    assert cal.calendarList().list().execute()["items"]  # other paths untouched
+    cal.events().list(calendarId="primary").execute()  # GET untouched
+    for _ in range(2):
+        with pytest.raises(HttpError):
+            cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    assert cal.events().insert(calendarId="primary", body=timed(T0)).execute()["id"]
+
+
+def test_google_client_retries_rate_limits_through_faults(ctl, cal):
+    ctl.fault(path=EVENTS, status=429, reason="rateLimitExceeded", count=2)
+    # googleapiclient's own backoff (num_retries) gets through after two 429s
+    req = cal.events().list(calendarId="primary")
+    req._sleep = lambda seconds: None
+    assert req.execute(num_retries=3)["items"] == []
+    assert ctl.stats()["requests"]["GET /calendar/v3/calendars/{calendarId}/events"] == 3
+
+
+def test_dropped_connection_is_a_connection_error(ctl, cal, base):
+    s = requests.Session()
+    s.trust_env = False
+    ctl.fault(path="/calendar/v3/users/me/calendarList", drop=True)
+    with pytest.raises(requests.ConnectionError):
+        s.get(base + "/calendar/v3/users/me/calendarList")
+    # httplib2 silently retries a dropped connection once, so drop twice to surface it
+    ctl.fault(path="/calendar/v3/users/me/calendarList", drop=True, count=2)
+    with pytest.raises((ConnectionError, httplib2.HttpLib2Error, OSError)):
+        cal.calendarList().list().execute()
+    assert cal.calendarList().list().execute()["items"][0]["id"] == USER
+
+
+def test_delay_fault_slows_the_answer(ctl, cal):
+    ctl.fault(path="/calendar/v3/users/me/calendarList", delay_ms=300)
+    started = time.monotonic()
+    assert cal.calendarList().list().execute()["items"]
+    assert time.monotonic() - started >= 0.3
+
+
+def test_faults_never_touch_the_control_api(ctl):
+    ctl.fault(status=500, count=5)
+    assert ctl.stats()["total"] == 0
+    assert len(requests.get(ctl.base_url + "/_sim/faults").json()) == 1
+    ctl.clear_faults()
+    assert requests.get(ctl.base_url + "/_sim/faults").json() == []
+
+
+def test_bad_fault_and_client_specs_are_400(ctl):
+    for call in (lambda: ctl.fault(),
+                 lambda: ctl.fault(status=200),
+                 lambda: ctl.fault(status=500, count=0),
+                 lambda: ctl.register_client("x", "", ["http://a/cb"])):
+        with pytest.raises(SimError) as exc:
+            call()
+        assert exc.value.response.status_code == 400
+    r = requests.post(ctl.base_url + "/_sim/clients", data="{oops",
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+
+
+def test_stats_count_requests_by_method_and_template(ctl, cal, timed):
+    ctl.stats_reset()
+    cal.calendarList().list().execute()
+    ev = cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    cal.events().get(calendarId="primary", eventId=ev["id"]).execute()
+    cal.events().get(calendarId="primary", eventId=ev["id"]).execute()
+    stats = ctl.stats()
+    assert stats["total"] == 4
+    assert stats["requests"] == {
+        "GET /calendar/v3/users/me/calendarList": 1,
+        "POST /calendar/v3/calendars/{calendarId}/events": 1,
+        "GET /calendar/v3/calendars/{calendarId}/events/{eventId}": 2}
+    ctl.stats_reset()
+    assert ctl.stats()["total"] == 0 and ctl.stats()["requests"] == {}
+
+
+def test_reset_forgets_everything(ctl, cal, timed):
+    cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    ctl.reset()
+    assert ctl.accounts() == []
+    # the access token is gone (401), and the refresh fails: the client is forgotten too
+    with pytest.raises(RefreshError, match="invalid_client"):
+        cal.calendarList().list().execute()
+
+
+def test_create_account_and_secondary_calendar(ctl):
+    acct = ctl.create_account("eve@example.com", name="Eve Example")
+    assert acct["email"] == "eve@example.com" and acct["name"] == "Eve Example"
+    made = ctl.create_calendar("eve@example.com", "Sales")
+    cals = ctl.calendars("eve@example.com")
+    assert [c["id"] for c in cals] == ["eve@example.com", made["id"]]
+    assert cals[0]["primary"] is True
+    with pytest.raises(SimError):
+        ctl.calendars("nobody@example.com")
+
+
+def test_state_survives_a_restart_with_a_data_file(tmp_path, timed):
+    path = str(tmp_path / "sim.sqlite")
+    with start_sim(data=path) as first:
+        ctl = SimControl(first.base_url)
+        ctl.register_client(TEST_CLIENT_ID, TEST_CLIENT_SECRET, [TEST_REDIRECT_URI])
+        tokens = ctl.issue_tokens(USER, TEST_CLIENT_ID, [SCOPE_CALENDAR])
+        ctl.insert_event(USER, "primary", dict(timed(T0), id="kept0001", summary="Kept"))
+        ctl.delete_event(USER, "primary", "kept0001")
+        ctl.insert_event(USER, "primary", dict(timed(T0), id="kept0002"))
+    with start_sim(data=path) as second:
+        ctl = SimControl(second.base_url)
+        assert [(e["id"], e["status"]) for e in ctl.events(USER, "primary")] == \
+            [("kept0001", "cancelled"), ("kept0002", "confirmed")]
+        s = requests.Session()
+        s.trust_env = False
+        r = s.post(second.base_url + "/token", data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": TEST_CLIENT_ID, "client_secret": TEST_CLIENT_SECRET})
+        assert r.status_code == 200
+        headers = {"Authorization": "Bearer " + r.json()["access_token"]}
+        listed = s.get(second.base_url + "/calendar/v3/calendars/primary/events",
+                       headers=headers).json()
+        sync = listed["nextSyncToken"]
+        ctl.patch_event(USER, "primary", "kept0002", {"summary": "after restart"})
+    with start_sim(data=path) as third:
+        # the sync token from before the restart still works, and sees the change
+        s = requests.Session()
+        s.trust_env = False
+        r = s.post(third.base_url + "/token", data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": TEST_CLIENT_ID, "client_secret": TEST_CLIENT_SECRET})
+        headers = {"Authorization": "Bearer " + r.json()["access_token"]}
+        inc = s.get(third.base_url + "/calendar/v3/calendars/primary/events",
+                    params={"syncToken": sync}, headers=headers).json()
+        assert [e["summary"] for e in inc["items"]] == ["after restart"]
+
+
+# -- push channels ------------------------------------------------------------------------------
+@pytest.fixture
+def receiver():
+    """A loopback HTTP server that records the notifications it gets."""
+    got = queue.Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            got.put((dict(self.headers), self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", got
+    server.shutdown()
+    server.server_close()
+
+
+def test_watch_sends_sync_then_exists_and_stop_ends_it(ctl, cal, timed, receiver):
+    address, got = receiver
+    channel = cal.events().watch(calendarId="primary", body={
+        "id": "chan-1", "type": "web_hook", "address": address, "token": "secret-token"}) \
+        .execute()
+    assert channel["id"] == "chan-1" and channel["resourceId"] and channel["kind"] == \
+        "api#channel"
+    headers, body = got.get(timeout=5)
+    assert headers["X-Goog-Channel-ID"] == "chan-1"
+    assert headers["X-Goog-Resource-State"] == "sync"
+    assert headers["X-Goog-Resource-ID"] == channel["resourceId"]
+    assert headers["X-Goog-Channel-Token"] == "secret-token"
+    assert headers["X-Goog-Message-Number"] == "1" and body == b""
+    ctl.insert_event(USER, "primary", timed(T0))
+    headers, _ = got.get(timeout=5)
+    assert headers["X-Goog-Resource-State"] == "exists"
+    assert int(headers["X-Goog-Message-Number"]) == 2
+    with pytest.raises(HttpError) as exc:  # channel ids are unique
+        cal.events().watch(calendarId="primary", body={"id": "chan-1", "type": "web_hook",
+                                                        "address": address}).execute()
+    assert exc.value.resp.status == 400
+    cal.channels().stop(body={"id": "chan-1", "resourceId": channel["resourceId"]}).execute()
+    assert ctl.channels() == []
+    cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    with pytest.raises(queue.Empty):
+        got.get(timeout=0.5)
+    with pytest.raises(HttpError) as exc:
+        cal.channels().stop(body={"id": "chan-1", "resourceId": channel["resourceId"]}) \
+            .execute()
+    assert exc.value.resp.status == 404
+
+
+def test_watch_to_a_dead_address_is_harmless(ctl, cal, timed):
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = dead.getsockname()[1]
+    dead.close()
+    cal.events().watch(calendarId="primary", body={
+        "id": "chan-2", "type": "web_hook", "address": f"http://127.0.0.1:{port}/x"}).execute()
+    assert cal.events().insert(calendarId="primary", body=timed(T0)).execute()["id"]
+
+
+# -- command line ---------------------------------------------------------------------------------
+def test_python_m_googlesim_serves_on_the_given_port(tmp_path):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([sys.executable, "-m", "googlesim", "--host", "127.0.0.1",
+                             "--port", str(port), "--auto-consent",
+                             "--data", str(tmp_path / "cli.sqlite")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        s = requests.Session()
+        s.trust_env = False
+        for _ in range(100):
+            try:
+                conf = s.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration",
+                             timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert conf.json()["issuer"] == f"http://127.0.0.1:{port}"
+        assert s.get(f"http://127.0.0.1:{port}/_sim/settings").json()["auto_consent"] is True
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
