@@ -8,7 +8,7 @@ import base64
 import copy
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 
 from . import recurrence as rec_mod
 from .errors import ApiError, bad_request, not_found
@@ -347,7 +347,6 @@ class Events:
             tmin = original.replace(tzinfo=rec_mod.zone(cal["timeZone"]))
         else:
             tmin = original
-        from datetime import timedelta
         occs, duration, tz = rec_mod.occurrences(master, cal["timeZone"], None,
                                                  tmin + timedelta(seconds=1))
         for occ in occs:

@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, g, request
 
 from .api import PEOPLE_READ, PEOPLE_WRITE, bool_arg, caller, int_arg, json_body, \
     json_response, store
-from .contacts import PERSON_FIELDS, invalid, parse_mask, people_not_found
+from .contacts import PERSON_FIELDS, invalid, parse_mask
 from .errors import ApiError
 from .store import decode_token, encode_token
 

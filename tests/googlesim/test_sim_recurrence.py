@@ -1,5 +1,4 @@
 """Recurring events: singleEvents expansion, instances, exceptions."""
-from datetime import datetime
 
 import pytest
 
