@@ -7,7 +7,7 @@ import logging
 
 import requests
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import (Blueprint, abort, flash, g, has_request_context, redirect, render_template,
+from flask import (Blueprint, abort, flash, has_request_context, redirect, render_template,
                    request, session, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -32,10 +32,12 @@ NOT_CONFIGURED = "Google sync is not configured; ask an admin."
 # -- banner ------------------------------------------------------------------------------------
 def google_needs_reauth():
     """True when the logged-in user must reconnect Google. One small query per request,
-    cached on ``g``; never fails (the banner renders on error pages too)."""
+    cached on the request (not ``g``: tests keep one app context, and so one ``g``, across
+    requests); never fails, since the banner renders on error pages too."""
     if not has_request_context():
         return False
-    if "google_needs_reauth" not in g:
+    cache_key = "portal.google_needs_reauth"
+    if cache_key not in request.environ:
         value = False
         try:
             if current_user and current_user.is_authenticated:
@@ -44,8 +46,8 @@ def google_needs_reauth():
                 value = status == STATUS_NEEDS_REAUTH
         except SQLAlchemyError:
             db.session.rollback()
-        g.google_needs_reauth = value
-    return g.google_needs_reauth
+        request.environ[cache_key] = value
+    return request.environ[cache_key]
 
 
 @bp.app_context_processor

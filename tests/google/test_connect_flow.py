@@ -26,3 +26,100 @@ def test_connect_stores_encrypted_tokens_and_shows_the_account(client, make_user
     assert conn.token_expires_at is not None
     # the tokens work: googlesim lists the account's calendars through them
     assert "sam.g@example.com (primary)" in text
+
+
+def test_authorization_request_asks_for_offline_access_with_pkce(client, make_user, login,
+                                                                 configured):
+    from urllib.parse import parse_qs, urlsplit
+
+    login(client, make_user())
+    response = client.post_form("/google/connect", page="/profile/external-accounts")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+    assert params["access_type"] == "offline" and params["prompt"] == "consent"
+    assert params["code_challenge_method"] == "S256" and params["code_challenge"]
+    assert params["include_granted_scopes"] == "true" and params["state"]
+    assert set(params["scope"].split()) == {CAL, "https://www.googleapis.com/auth/contacts",
+                                            "openid", "email", "profile"}
+    assert params["redirect_uri"] == configured["redirect_uri"]
+
+
+def test_denied_consent_stores_nothing(client, make_user, login, configured, connect, page_text):
+    user = make_user()
+    login(client, user)
+    text = page_text(connect(client, "sam.g@example.com", decision="deny"))
+    assert "You declined access at Google, so nothing was connected." in text
+    assert _connection(user) is None
+    assert "Authorize and Connect" in text
+
+
+def test_state_mismatch_stores_nothing(client, make_user, login, configured, consent, page_text):
+    user = make_user()
+    login(client, user)
+    _, params = consent(client, "sam.g@example.com")
+    response = client.get("/google/oauth/callback", query_string={
+        "code": params["code"], "state": "forged-" + params["state"], "scope": params["scope"]},
+        follow_redirects=True)
+    assert "state mismatch" in page_text(response)
+    assert _connection(user) is None
+
+
+def test_callback_from_another_browser_session_is_refused(app, client, make_user, login,
+                                                          configured, consent, page_text):
+    """A code+state obtained by one person's browser cannot be used in another's session."""
+    victim = make_user()
+    login(client, victim)
+    path, _ = consent(client, "attacker@example.com")
+    other_user = make_user()
+    # A fresh app context: the test's context would share g (logged-in user, CSRF token).
+    with app.app_context():
+        other = app.test_client()
+        login(other, other_user)
+        assert "state mismatch" in page_text(other.get(path, follow_redirects=True))
+    assert _connection(victim) is None
+
+
+def test_missing_calendar_scope_or_refresh_token_stores_nothing(app, make_user):
+    import pytest
+
+    from portal.google import services
+
+    user = make_user()
+    with pytest.raises(services.GoogleSetupError, match="access to your Google Calendar"):
+        services.complete_connect(user, email="a@example.com", granted_scopes=["openid", "email"],
+                                  refresh_token="r", access_token="a")
+    with pytest.raises(services.GoogleSetupError, match="did not send a refresh token"):
+        services.complete_connect(user, email="a@example.com", granted_scopes=[CAL],
+                                  refresh_token=None, access_token="a")
+    assert _connection(user) is None
+
+
+def test_connect_requires_csrf(client, make_user, login, configured):
+    login(client, make_user())
+    assert client.post("/google/connect").status_code == 400
+
+
+def test_connect_without_credentials_says_not_configured(client, make_user, login, page_text):
+    login(client, make_user())
+    response = client.post_form("/google/connect", page="/profile/external-accounts",
+                                follow_redirects=True)
+    assert "Google sync is not configured; ask an admin." in page_text(response)
+
+
+def test_credentials_change_is_picked_up_without_restart(app, client, make_user, login,
+                                                         configured, sim, connect, page_text):
+    """authlib caches its client: a new client id must still be used at once."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from portal.google import services
+
+    sim.register_client("second-client", "second-secret", [configured["redirect_uri"]])
+    login(client, make_user())
+    client.post_form("/google/connect", page="/profile/external-accounts")
+    with app.test_request_context():
+        services.save_credentials(client_id="second-client", client_secret="second-secret",
+                                  redirect_url=configured["redirect_uri"])
+    db.session.commit()
+    response = client.post_form("/google/connect", page="/profile/external-accounts")
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["client_id"] == ["second-client"]
+    assert "Connected to Google" in page_text(connect(client, "x@example.com"))
