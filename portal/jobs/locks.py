@@ -1,0 +1,46 @@
+"""Redis locks with expiry: at most one sync per mapping at a time.
+
+The lock is taken when a sync is enqueued (so a second *Synchronize now* reports "already
+running"), carried by the job while it runs and refreshed as it progresses, and released when
+the run ends. The expiry means a worker killed mid-run blocks the mapping only until it
+lapses; the next run then finishes the job (see portal/sync/runner.py).
+"""
+import uuid
+
+DEFAULT_TTL = 15 * 60
+
+# Delete/extend only when we still hold it (compare-and-act, atomically in Redis).
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) " \
+           "else return 0 end"
+_EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then " \
+          "return redis.call('expire', KEYS[1], ARGV[2]) else return 0 end"
+
+
+def mapping_lock_key(mapping_id):
+    return f"portal:sync-lock:mapping:{mapping_id}"
+
+
+class Lock:
+    """A named lock owned by ``token`` (e.g. the RQ job id)."""
+
+    def __init__(self, redis, key, token=None, ttl=DEFAULT_TTL):
+        self.redis = redis
+        self.key = key
+        self.token = token or uuid.uuid4().hex
+        self.ttl = ttl
+
+    def acquire(self):
+        """True when we got it (or already hold it)."""
+        if self.redis.set(self.key, self.token, nx=True, ex=self.ttl):
+            return True
+        return self.holder() == self.token and self.extend()
+
+    def holder(self):
+        value = self.redis.get(self.key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def extend(self, ttl=None):
+        return bool(self.redis.eval(_EXTEND, 1, self.key, self.token, int(ttl or self.ttl)))
+
+    def release(self):
+        return bool(self.redis.eval(_RELEASE, 1, self.key, self.token))

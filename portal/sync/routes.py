@@ -1,0 +1,92 @@
+"""Sync pages: *Synchronize now*, the run page (live progress, counts, per-event log) and
+the list of recent runs. Users only ever see their own runs."""
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.core.forms import EmptyForm
+from portal.extensions import db
+from portal.sync.models import SyncRun, SyncRunEntry
+
+bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+RECENT_RUNS = 50
+
+
+def _own_run(run_id):
+    run = db.session.get(SyncRun, run_id)
+    if run is None or run.user_id != current_user.id:
+        abort(404)
+    return run
+
+
+@bp.post("/now")
+@login_required
+def sync_now():
+    """Queue a sync of one of the user's mappings (``mapping_id``) or all of them."""
+    from portal.google import services as google_services
+    from portal.jobs.sync import enqueue_sync
+
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    mapping = None
+    mapping_id = request.form.get("mapping_id", type=int)
+    if mapping_id:
+        mapping = google_services.get_user_mapping(current_user, mapping_id)
+        if mapping is None:
+            abort(404)
+    if not google_services.connection_usable(current_user):
+        flash("Connect your Google account first; then you can synchronize.", "warning")
+        return redirect(request.referrer or url_for("sync.runs"))
+    runs = enqueue_sync(current_user, mapping)
+    if not runs:
+        flash("No calendar is set up for syncing yet.", "warning")
+        return redirect(request.referrer or url_for("sync.runs"))
+    busy = [r for r in runs if getattr(r, "already_running", False)]
+    if busy:
+        flash("A sync of this calendar is already running; showing it." if len(runs) == 1
+              else f"{len(busy)} of {len(runs)} calendars were already syncing.", "info")
+    else:
+        flash("Synchronization started.", "success")
+    if len(runs) == 1:
+        return redirect(url_for("sync.run_detail", run_id=runs[0].id))
+    return redirect(url_for("sync.runs"))
+
+
+@bp.get("/runs")
+@login_required
+def runs():
+    items = db.session.scalars(select(SyncRun).where(SyncRun.user_id == current_user.id)
+                              .order_by(SyncRun.id.desc()).limit(RECENT_RUNS)).all()
+    return render_template("sync/runs.html", runs=items, title="Sync runs")
+
+
+@bp.get("/runs/<int:run_id>")
+@login_required
+def run_detail(run_id):
+    run = _own_run(run_id)
+    if request.args.get("format") == "json":
+        return jsonify(status=run.status, finished=run.finished, progress=run.progress,
+                       created=run.created, updated=run.updated, deleted=run.deleted,
+                       skipped=run.skipped, conflicts=run.conflicts, errors=run.errors,
+                       message=run.message)
+    entries = db.session.scalars(select(SyncRunEntry).where(SyncRunEntry.run_id == run.id)
+                                 .order_by(SyncRunEntry.id).limit(5000)).all()
+    return render_template("sync/run_detail.html", run=run, entries=entries,
+                           title="Sync run", form=EmptyForm())
+
+
+@bp.app_context_processor
+def sync_template_helpers():
+    from portal.sync import services
+
+    return {"sync_google_link": services.google_link,
+            "last_successful_sync_at": services.last_successful_sync_at}
+
+
+@bp.record_once
+def _connect(state):
+    from portal.sync.services import connect_signals
+
+    connect_signals()
