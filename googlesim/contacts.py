@@ -156,6 +156,9 @@ class Contacts:
         validate_person(body)
         cid, rec = self.record(email, resource_name)
         etag = body.get("etag")
+        if not etag:  # Google also takes the etag of the CONTACT source
+            sources = (body.get("metadata") or {}).get("sources") or [{}]
+            etag = sources[0].get("etag") if isinstance(sources[0], dict) else None
         if not etag:
             raise invalid("Request must set person.etag or person.metadata.sources.etag for "
                           "the source that is being updated.")

@@ -85,6 +85,16 @@ def test_faults_never_touch_the_control_api(ctl):
     assert requests.get(ctl.base_url + "/_sim/faults").json() == []
 
 
+def test_control_api_is_loopback_only(ctl, gsim):
+    ctl.create_account("kept@example.com")
+    # werkzeug's test client lets us pretend to be a remote machine
+    remote = gsim.app.test_client().post("/_sim/reset",
+                                         environ_overrides={"REMOTE_ADDR": "10.1.2.3"})
+    assert remote.status_code == 403
+    assert remote.json["error"]["code"] == 403
+    assert [a["email"] for a in ctl.accounts()] == ["kept@example.com"]
+
+
 def test_bad_fault_and_client_specs_are_400(ctl):
     for call in (lambda: ctl.fault(),
                  lambda: ctl.fault(status=200),

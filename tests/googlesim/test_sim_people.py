@@ -100,6 +100,13 @@ def test_update_needs_mask_and_current_etag(ctl, people):
     assert updated["names"][0]["displayName"] == "Ada Lovelace"
     assert updated["emailAddresses"][0]["value"] == "ada@example.org"  # not in the mask
     assert updated["etag"] != p["etag"]
+    via_source = people.people().updateContact(
+        resourceName=p["resourceName"], updatePersonFields="biographies",
+        personFields="biographies,metadata",
+        body={"metadata": {"sources": [{"type": "CONTACT", "etag": updated["etag"]}]},
+              "biographies": [{"value": "Analyst"}]}).execute()
+    assert via_source["biographies"][0]["value"] == "Analyst"
+    assert via_source["metadata"]["sources"][0]["etag"] == via_source["etag"]
     with pytest.raises(HttpError) as exc:  # stale etag
         people.people().updateContact(resourceName=p["resourceName"],
                                       updatePersonFields="names",
