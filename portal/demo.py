@@ -1,5 +1,6 @@
 """Demo data for ``flask seed-demo``: a living CRM for a newcomer."""
 import random
+import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -45,7 +46,7 @@ def seed(only_if_empty=True, today=None):
     contacts = []
     for i, (first, last, org, title) in enumerate(CONTACTS):
         owner = users[1 + i % 2]
-        slug = (first + "." + last).lower().replace("'", "").replace("í", "i")
+        slug = _ascii(first + "." + last).lower().replace("'", "")
         contact = Contact(owner=owner, first_name=first, last_name=last, organization=org,
                           job_title=title, city=rng.choice(["Madrid", "Berlin", "Boston", "Lagos"]))
         contact.emails.append(ContactEmail(email=f"{slug}@example.org", label="work"))
@@ -64,6 +65,11 @@ def seed(only_if_empty=True, today=None):
             _demo_activity(rng, user, types[type_name], day, contacts, users, today)
     db.session.commit()
     return [(e, p) for e, _, _, _, p in DEMO_USERS]
+
+
+def _ascii(text):
+    """Lucía -> Lucia, for demo email addresses."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def _demo_activity(rng, user, activity_type, day, contacts, users, today):
