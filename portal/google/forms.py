@@ -37,12 +37,12 @@ PERIOD_LABELS = {15: "Every 15 minutes", 30: "Every 30 minutes", 60: "Every hour
 
 class SyncSettingsForm(FlaskForm):
     auto_sync = BooleanField("Synchronize calendar automatically")
-    period_minutes = SelectField("How often", coerce=int,
+    period_minutes = SelectField("How often", coerce=int, default=60,
                                  choices=[(p, PERIOD_LABELS[p]) for p in SYNC_PERIODS])
     sync_from = DateField("Synchronize from", validators=[Optional()],
                           description="Nothing older than this day is exported or imported. "
                                       "Leave empty for no limit.")
-    submit = SubmitField("Save sync settings")
+    save_settings = SubmitField("Save sync settings")
 
 
 CONFLICT_CHOICES = [(CONFLICT_CRM_WINS, "CRM wins"), (CONFLICT_GOOGLE_WINS, "Google wins"),
@@ -65,11 +65,11 @@ def calendar_choices(calendars, extra=()):
     return choices
 
 
-def mapping_form(activity_types, choices, prefix="map", **kwargs):
+def mapping_form(activity_types, choices, **kwargs):
     """A FlaskForm with one ``t<id>`` sub-form per activity type."""
 
     class MappingForm(FlaskForm):
-        submit = SubmitField("Save calendar mappings")
+        save_mappings = SubmitField("Save calendar mappings")
 
     for activity_type in activity_types:
         name = activity_type.name
@@ -89,4 +89,4 @@ def mapping_form(activity_types, choices, prefix="map", **kwargs):
                 choices=OLD_CALENDAR_CHOICES, validate_choice=False)
 
         setattr(MappingForm, f"t{activity_type.id}", FormField(Row, label=name))
-    return MappingForm(prefix=prefix, **kwargs)
+    return MappingForm(**kwargs)

@@ -232,10 +232,10 @@ def sync_settings():
     configured = services.is_configured()
     conn = services.get_connection(current_user)
     settings = services.get_sync_settings(current_user)
-    posted_settings = request.method == "POST" and "sync-submit" in request.form
-    posted_mapping = request.method == "POST" and "map-submit" in request.form
+    posted_settings = request.method == "POST" and "save_settings" in request.form
+    posted_mapping = request.method == "POST" and "save_mappings" in request.form
 
-    settings_form = SyncSettingsForm(prefix="sync", obj=settings,
+    settings_form = SyncSettingsForm(obj=settings,
                                      formdata=None if not posted_settings else request.form)
     if posted_settings and settings_form.validate_on_submit():
         services.save_sync_settings(current_user, auto_sync=settings_form.auto_sync.data,

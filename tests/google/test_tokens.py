@@ -1,0 +1,180 @@
+"""Token refresh, a revoked grant (needs reauthorization), disconnect and reconnect."""
+from datetime import timedelta
+
+import pytest
+import requests
+
+from portal.core import crypto
+from portal.core.types import utcnow
+from portal.extensions import db
+from portal.google import services
+from portal.google.client import ReauthorizationNeeded
+from portal.google.models import CalendarMapping, GoogleConnection
+
+EMAIL = "sam.g@example.com"
+
+
+@pytest.fixture
+def connected(client, make_user, login, configured, connect):
+    user = make_user()
+    login(client, user)
+    connect(client, EMAIL)
+    return user
+
+
+def _conn(user):
+    db.session.expire_all()
+    return db.session.scalars(db.select(GoogleConnection).filter_by(user_id=user.id)).first()
+
+
+def _token_grant(base_url, refresh_token, configured):
+    return requests.post(base_url + "/token", data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
+        "client_id": configured["client_id"], "client_secret": configured["client_secret"]})
+
+
+def test_expired_access_token_is_refreshed_before_the_call_and_stored(connected, sim,
+                                                                      configured):
+    conn = _conn(connected)
+    old_access = crypto.decrypt(conn.access_token_encrypted)
+    conn.token_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    sim.stats_reset()
+    calendars = services.list_calendars(connected)
+    db.session.commit()
+    assert [c["id"] for c in calendars] == [EMAIL]
+    conn = _conn(connected)
+    assert crypto.decrypt(conn.access_token_encrypted) != old_access
+    assert conn.token_expires_at > utcnow() + timedelta(minutes=50)
+    assert conn.status == "connected"
+    requests_seen = sim.stats()["requests"]
+    assert any("/token" in key for key in requests_seen), requests_seen
+
+
+def test_access_token_rejected_by_google_is_refreshed_once_and_retried(connected, sim):
+    sim.expire(access_tokens=True)  # Google forgets the token before our expiry says so
+    calendars = services.list_calendars(connected)
+    db.session.commit()
+    assert [c["id"] for c in calendars] == [EMAIL]
+    assert _conn(connected).status == "connected"
+
+
+def test_revoked_grant_marks_needs_reauth_and_shows_the_banner_everywhere(
+        client, connected, sim, page_text, activity_types):
+    mapping = CalendarMapping(user_id=connected.id, activity_type_id=activity_types["Meeting"].id,
+                              calendar_id=EMAIL, calendar_summary=EMAIL)
+    db.session.add(mapping)
+    db.session.commit()
+    sim.revoke_grants(EMAIL)
+    _conn(connected).token_expires_at = utcnow() - timedelta(minutes=1)  # force a refresh
+    db.session.commit()
+    text = page_text(client.get("/google/sync"))
+    assert "Google no longer accepts the portal's access" in text
+    conn = _conn(connected)
+    assert conn.status == "needs_reauth"
+    assert not services.connection_usable(connected)
+    with pytest.raises(services.NotConnected):
+        services.client_for(connected)
+    # the banner, with a reconnect button, on an unrelated page
+    text = page_text(client.get("/profile"))
+    assert "Google needs reauthorization" in text and "Reconnect Google" in text
+    # nothing else was lost
+    assert db.session.get(CalendarMapping, mapping.id).calendar_id == EMAIL
+
+
+def test_reconnect_clears_the_banner(client, connected, sim, connect, page_text):
+    services.mark_needs_reauth(connected, "test")
+    db.session.commit()
+    assert "Google needs reauthorization" in page_text(client.get("/profile"))
+    connect(client, EMAIL)
+    assert _conn(connected).status == "connected"
+    assert "Google needs reauthorization" not in page_text(client.get("/profile"))
+
+
+def test_banner_is_not_shown_to_others_or_on_the_login_page(app, client, connected, make_user,
+                                                            login, page_text):
+    services.mark_needs_reauth(connected, "test")
+    db.session.commit()
+    other = make_user()
+    with app.app_context():
+        fresh = app.test_client()
+        assert "Google needs reauthorization" not in page_text(fresh.get("/login"))
+        login(fresh, other)
+        assert "Google needs reauthorization" not in page_text(fresh.get("/profile"))
+    # error pages render it safely for the affected user
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Google needs reauthorization" in page_text(response)
+
+
+def test_disconnect_revokes_at_google_and_deletes_tokens(client, connected, sim, google_base,
+                                                         configured, page_text):
+    refresh_token = crypto.decrypt(_conn(connected).refresh_token_encrypted)
+    text = page_text(client.get("/google/disconnect"))
+    assert "Keep them" in text and "Forget them" in text
+    response = client.post_form("/google/disconnect", {"links": "keep"}, follow_redirects=True)
+    assert "access was revoked at Google" in page_text(response)
+    conn = _conn(connected)
+    assert conn.status == "disconnected"
+    assert conn.refresh_token_encrypted is None and conn.access_token_encrypted is None
+    assert conn.links_on_disconnect == "keep"
+    assert conn.google_email == EMAIL  # kept to recognise a reconnect to the same account
+    answer = _token_grant(google_base, refresh_token, configured)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert sim.grants(EMAIL) == []
+    assert "Authorize and Connect" in page_text(client.get("/profile/external-accounts"))
+
+
+def test_disconnect_and_forget_clears_sync_state(client, connected, activity_types):
+    db.session.add(CalendarMapping(user_id=connected.id,
+                                   activity_type_id=activity_types["Meeting"].id,
+                                   calendar_id=EMAIL, sync_token="tok", last_synced_at=utcnow()))
+    db.session.commit()
+    forgotten = []
+
+    def hook(user):
+        forgotten.append(user.id)
+
+    services.register_forget_links_hook(hook)
+    try:
+        client.post_form("/google/disconnect", {"links": "forget"})
+    finally:
+        services._forget_links_hooks.remove(hook)
+    assert _conn(connected).links_on_disconnect == "forget"
+    mapping = db.session.scalars(db.select(CalendarMapping)).one()
+    assert mapping.sync_token is None and mapping.last_synced_at is None
+    assert forgotten == [connected.id]
+
+
+def test_reconnecting_another_google_account_does_not_reuse_the_old_ones(
+        client, connected, connect, sim, activity_types):
+    db.session.add(CalendarMapping(user_id=connected.id,
+                                   activity_type_id=activity_types["Meeting"].id,
+                                   calendar_id=EMAIL, calendar_summary=EMAIL, sync_token="tok"))
+    db.session.commit()
+    client.post_form("/google/disconnect", {"links": "keep"})
+    connect(client, "other.account@example.com")
+    assert _conn(connected).google_email == "other.account@example.com"
+    mapping = db.session.scalars(db.select(CalendarMapping)).one()
+    assert mapping.sync_token is None and mapping.calendar_id is None
+
+
+def test_reconnecting_the_same_account_keeps_mappings(client, connected, connect,
+                                                      activity_types):
+    db.session.add(CalendarMapping(user_id=connected.id,
+                                   activity_type_id=activity_types["Meeting"].id,
+                                   calendar_id=EMAIL, calendar_summary=EMAIL, sync_token="tok"))
+    db.session.commit()
+    client.post_form("/google/disconnect", {"links": "keep"})
+    connect(client, EMAIL)
+    mapping = db.session.scalars(db.select(CalendarMapping)).one()
+    assert mapping.sync_token == "tok" and mapping.calendar_id == EMAIL
+
+
+def test_call_google_marks_needs_reauth_on_403_insufficient_permissions(connected, sim):
+    sim.fault(path="/calendar/v3/users/me/calendarList", status=403,
+              reason="insufficientPermissions")
+    with pytest.raises(ReauthorizationNeeded):
+        services.list_calendars(connected)
+    db.session.commit()
+    assert _conn(connected).status == "needs_reauth"
