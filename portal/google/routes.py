@@ -21,7 +21,7 @@ from portal.google.client import (CALENDAR_SCOPE, GoogleError, ReauthorizationNe
 from portal.google.forms import (CredentialsForm, DisconnectForm, SyncSettingsForm,
                                  calendar_choices, mapping_form)
 from portal.google.models import STATUS_NEEDS_REAUTH, GoogleConnection
-from portal.google.oauth import google_oauth
+from portal.google.oauth import current_endpoints, google_oauth
 
 log = logging.getLogger(__name__)
 bp = Blueprint("google", __name__)
@@ -132,7 +132,11 @@ def callback():
             return _fail("You declined access at Google, so nothing was connected.")
         return _fail(f"Google reported an error ({error}); nothing was connected.")
     try:
-        token = client.authorize_access_token()
+        # authlib checks the id_token's issuer only when it has server metadata; pin it for
+        # real Google (googlesim's issuer is its own origin).
+        claims = None if current_endpoints().sandbox else {
+            "iss": {"values": ["https://accounts.google.com", "accounts.google.com"]}}
+        token = client.authorize_access_token(claims_options=claims)
         userinfo = token.get("userinfo") or client.userinfo(token=token)
     except MismatchingStateError:
         return _fail("The answer from Google does not belong to this sign-in attempt (state "

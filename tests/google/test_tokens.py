@@ -80,6 +80,8 @@ def test_revoked_grant_marks_needs_reauth_and_shows_the_banner_everywhere(
     assert "Google needs reauthorization" in text and "Reconnect Google" in text
     # nothing else was lost
     assert db.session.get(CalendarMapping, mapping.id).calendar_id == EMAIL
+    text = page_text(client.get("/google/sync"))
+    assert "reconnect to change your calendars" in text and f"Meeting → {EMAIL}" in text
 
 
 def test_reconnect_clears_the_banner(client, connected, sim, connect, page_text):
