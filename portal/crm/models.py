@@ -182,3 +182,6 @@ class ContactPhone(db.Model):
     number: Mapped[str] = mapped_column(db.String(64))
     label: Mapped[str] = mapped_column(db.String(32), default="work")
     position: Mapped[int] = mapped_column(default=0)
+
+
+from portal.crm import versioning  # noqa: E402,F401  (version bumps on attendee changes)
