@@ -495,10 +495,10 @@ def plan_export(mapping, activities, links):
         activity = by_id.get(link.activity_id) if link.activity_id is not None else None
         if link.owner == OWNER_GOOGLE:
             if activity is None and link.activity_id is None:
-                # The CRM copy of a Google event is gone (read-only, so only an admin or a
-                # cascade removes it); the event is the user's, so only forget the link.
-                actions.append(Action(UNLINK, link_id=link.id, event_id=link.event_id,
-                                      reason="CRM copy of a Google event removed"))
+                # The CRM copy of a Google event is read-only, yet it was deleted (an admin,
+                # a cascade): a delete is a delete on both sides, or the calendars drift.
+                actions.append(Action(DELETE_EVENT, link_id=link.id, event_id=link.event_id,
+                                      reason="deleted in CRM"))
             continue
         if activity is None:
             if link.activity_id is None:
