@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
@@ -153,12 +153,17 @@ class Runner:
         self.service = self.client.calendar
         self.batch_uri = self.client.endpoints.calendar_batch
         self._progress = progress
+        #: snapshots by activity id: what was sent (after a chunk commit the rows are
+        #: expired, and reading them again would cost one query per activity)
+        self.snaps = {}
+        #: links of acknowledged inserts, written in bulk with the chunk's commit
+        self.new_links = []
 
     # bookkeeping ----------------------------------------------------------------------------
     def log(self, action, detail="", activity_id=None, event_id=None, subject="", versions=None):
-        self.counts.entries.append(SyncRunEntry(
+        self.counts.entries.append(dict(
             action=action, activity_id=activity_id, event_id=event_id,
-            subject=(subject or "")[:255], detail=detail,
+            subject=(subject or "")[:255], detail=detail or "", created_at=utcnow(),
             versions=json.dumps(versions, ensure_ascii=False, default=str) if versions else None))
 
     def flush_counts(self, progress=None):
@@ -167,10 +172,15 @@ class Runner:
             setattr(run, name, getattr(self.counts, name))
         if progress is not None:
             run.progress = progress[:255]
-        for entry in self.counts.entries:
-            entry.run_id = run.id
-        db.session.add_all(self.counts.entries)
-        self.counts.entries = []
+        # One executemany each, not one INSERT per row (SQLite's ORM inserts row by row).
+        if self.new_links:
+            db.session.execute(insert(EventLink), self.new_links)
+            self.new_links = []
+        if self.counts.entries:
+            for entry in self.counts.entries:
+                entry["run_id"] = run.id
+            db.session.execute(insert(SyncRunEntry), self.counts.entries)
+            self.counts.entries = []
 
     def commit(self, progress=None):
         self.flush_counts(progress)
@@ -250,6 +260,7 @@ class Runner:
         existing = {a.id for a in rows}
         externals = _external_attendees(existing)
         snaps = [snapshot(a, externals.get(a.id, ())) for a in rows]
+        self.snaps.update((s.id, s) for s in snaps)
         # Only links that can lead to an action: dirty ones, tombstones, and detached ones.
         relevant = [link_snapshot(l, existing) for l in links
                     if l.activity_id is None or l.activity_id in dirty]
@@ -282,7 +293,7 @@ class Runner:
                                   send_updates=self.snap.send_updates, backoff=self.backoff)
         conflicts = []
         for action, result in zip(actions, results):
-            activity = rows.get(action.activity_id)
+            activity = self.snaps.get(action.activity_id)
             subject = activity.subject if activity is not None else ""
             if result.error is not None:
                 self.counts.errors += 1
@@ -303,23 +314,35 @@ class Runner:
             self.resolve_changed_event(action, fresh, rows, links_by_id)
 
     def record_write(self, action, event, activity, links_by_id):
+        """Google acknowledged ``action``: write the link (``activity`` is the snapshot
+        the body was built from, so its version is the one Google now has)."""
         link = links_by_id.get(action.link_id) if action.link_id else None
         subject = activity.subject if activity is not None else ""
         if action.kind == e.DELETE_EVENT:
             if link is not None:
                 db.session.delete(link)
-                links_by_id.pop(link.id, None)
+                links_by_id.pop(action.link_id, None)
             self.counts.deleted += 1
             self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
             return
         if link is None:
-            link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
-                             activity_id=action.activity_id, calendar_id=self.mapping.calendar_id,
-                             event_id=action.event_id, owner=OWNER_CRM)
-            db.session.add(link)
+            values = dict(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
+                          activity_id=action.activity_id, calendar_id=self.mapping.calendar_id,
+                          event_id=action.event_id, owner=OWNER_CRM, state=LINK_ACTIVE,
+                          synced_version=activity.version if activity is not None else None,
+                          etag="", ical_uid="", html_link="", recurring_event_id="",
+                          google_updated_at=None, synced_at=utcnow(), last_error=None)
+            if event:
+                values.update(etag=event.get("etag") or "",
+                              google_updated_at=e.parse_rfc3339(event.get("updated")),
+                              ical_uid=event.get("iCalUID") or "",
+                              html_link=event.get("htmlLink") or "",
+                              recurring_event_id=event.get("recurringEventId") or "")
+            self.new_links.append(values)
             self.counts.created += 1
-        else:
-            self.counts.updated += 1
+            self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
+            return
+        self.counts.updated += 1
         link.state = LINK_ACTIVE
         link.last_error = None
         link.synced_version = activity.version if activity is not None else None
@@ -344,6 +367,7 @@ class Runner:
             return
         event = e.EventSnapshot.from_resource(fresh)
         snap = snapshot(activity, _external_attendees([activity.id]).get(activity.id, ()))
+        self.snaps[snap.id] = snap
         plan = e.plan_import(self.snap, [event], [link_snapshot(link)], [snap])
         self.apply_import_plan(plan, rows, links_by_id, {})
 
@@ -395,6 +419,7 @@ class Runner:
         existing = {a.id for a in rows}
         externals = _external_attendees(existing)
         snaps = [snapshot(a, externals.get(a.id, ())) for a in rows]
+        self.snaps.update((s.id, s) for s in snaps)
         plan = e.plan_import(self.snap, events, [link_snapshot(l, existing) for l in links],
                              snaps, full_sync=listing.full,
                              other_links=[link_snapshot(l, existing) for l in other_links])
