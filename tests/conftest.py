@@ -24,7 +24,17 @@ for _var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_prox
 
 
 class PortalClient(FlaskClient):
-    """A test client that carries a CSRF token like a browser form would."""
+    """A test client that carries a CSRF token like a browser form would.
+
+    Each request runs in its own app context, as in production: the ``app`` fixture keeps a
+    context open for the test's own database work, and without a fresh one per request ``g``
+    (Flask-Login's cached user, the CSRF token) would leak from one request, or one client,
+    to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
     def csrf_token(self, page="/login"):
         html = self.get(page).get_data(as_text=True)

@@ -105,8 +105,10 @@ def test_admin_renames_and_deletes_a_corporate_tag(admin_client, people, make_us
     db.session.expire_all()
     assert db.session.get(Tag, corp.id).name == "Platinum"
     assert "cannot be undone" in admin_client.get(f"/tags/{corp.id}/delete").get_data(as_text=True)
-    admin_client.post_form(f"/tags/{corp.id}/delete")
-    assert db.session.get(Tag, corp.id) is None
+    corp_id = corp.id
+    admin_client.post_form(f"/tags/{corp_id}/delete")
+    db.session.expire_all()
+    assert db.session.get(Tag, corp_id) is None
 
 
 def test_deleting_a_tag_takes_it_off_contacts(client, login, people, tags):
