@@ -30,10 +30,13 @@ test: install e2e-browser
 run: install
 	@bin/run-stack $(PORT) $(SIM_PORT)
 
+# The sync property test, long: hundreds of random edit/fault/crash sequences.
 soak: install
-	$(BIN)/python -m pytest tests -m soak $(PYTEST_ARGS)
+	SYNC_PROPERTY_EXAMPLES=$${SYNC_PROPERTY_EXAMPLES:-300} SYNC_PROPERTY_STEPS=$${SYNC_PROPERTY_STEPS:-40} \
+	  $(BIN)/python -m pytest tests/sync/test_sync_properties.py $(PYTEST_ARGS)
 
 bench: install
+	$(BIN)/python bench/dispatcher_bench.py
 	$(BIN)/python bench/sync_bench.py
 
 clean:
