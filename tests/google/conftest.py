@@ -16,15 +16,6 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
-def google_base(app, googlesim_server):
-    """Every Google call of the portal goes to googlesim during the test."""
-    previous = app.config.get("GOOGLE_BASE_URL")
-    app.config["GOOGLE_BASE_URL"] = googlesim_server.base_url
-    yield googlesim_server.base_url
-    app.config["GOOGLE_BASE_URL"] = previous
-
-
-@pytest.fixture
 def sim_client(sim, google_base):
     """The portal's OAuth client, registered in a freshly reset googlesim."""
     sim.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
