@@ -1,18 +1,287 @@
-"""CRM pages. (Placeholder views; the calendar and activity forms replace these.)"""
-from flask import render_template
-from flask_login import login_required
+"""CRM pages: the calendar, the activity list and the activity forms."""
+from datetime import time
+from urllib.parse import urlsplit
 
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.accounts.models import User
+from portal.core.forms import EmptyForm
+from portal.core.timezones import local_now
+from portal.crm import activities as services
+from portal.crm import calendar_view as cal
 from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
+from portal.crm.activity_forms import ActivityFilterForm, ActivityForm
 from portal.crm.blueprint import bp
+from portal.crm.calendar_view import parse_day
+from portal.crm.models import Activity, ActivityType
+from portal.crm.services import active_activity_types
+from portal.extensions import db
 
+PER_PAGE = 25
+
+
+def _zone():
+    return current_user.time_zone or "UTC"
+
+
+def _today():
+    return local_now(_zone()).date()
+
+
+def _safe_next(target):
+    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
+    if not target or not isinstance(target, str):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return None
+    return target
+
+
+def _int_arg(name):
+    """A positive id-sized integer from the query string, or None (never an overflow)."""
+    try:
+        value = int(request.args.get(name, ""))
+    except ValueError:
+        return None
+    return value if 0 < value <= services.MAX_ID else None
+
+
+def _calendar_owner():
+    """The user whose calendar is shown: ``?user=<id>`` when the viewer may open it."""
+    owner_id = _int_arg("user")
+    if owner_id is None or owner_id == current_user.id:
+        return current_user
+    owner = db.session.get(User, owner_id)
+    if not services.may_open_calendar(current_user, owner):
+        abort(404)
+    return owner
+
+
+# -- calendar ---------------------------------------------------------------------------
 
 @bp.get("/")
 @login_required
 def calendar():
-    return render_template("crm/placeholder.html", title="Calendar")
+    view = cal.parse_view(request.args.get("view"))
+    today = _today()
+    anchor = parse_day(request.args.get("date") or request.args.get("start"), today)
+    owner = _calendar_owner()
+    days = cal.visible_days(view, anchor)
+    start_utc, end_utc = cal.utc_range(days[0], days[-1], _zone())
+    items = services.activities_in_range(current_user, start_utc, end_utc, owner=owner,
+                                         zone_name=_zone())
+    page = cal.build_page(view, anchor, items, _zone(), today)
+    owners = services.calendar_owners(current_user)
+    owner_arg = owner.id if owner.id != current_user.id else None
+
+    def cal_url(**changes):
+        args = {"view": view, "date": anchor.isoformat(), "user": owner_arg}
+        args.update(changes)
+        return url_for("crm.calendar", **{k: v for k, v in args.items() if v is not None})
+
+    return render_template("crm/calendar.html", page=page, owner=owner, owners=owners,
+                           cal_url=cal_url, zone=_zone(), title=f"Calendar · {page.title}",
+                           can_edit=lambda a: services.can_edit(current_user, a),
+                           owner_arg=owner_arg)
+
+
+# -- list -------------------------------------------------------------------------------
+
+def _all_types():
+    return db.session.scalars(db.select(ActivityType)
+                              .order_by(ActivityType.position, ActivityType.name)).all()
 
 
 @bp.get("/activities")
 @login_required
 def activity_list():
-    return render_template("crm/placeholder.html", title="Activities")
+    form = ActivityFilterForm(request.args, types=_all_types())
+    valid = form.validate() if request.args else True
+    filters = {}
+    if valid:
+        filters = {"activity_type_id": form.type.data, "status": form.status.data or None,
+                   "descending": form.sort.data == "-start"}
+        first, last = form.date_from.data, form.date_to.data
+        if first or last:
+            start_utc, end_utc = cal.utc_range(first or last, last or first, _zone())
+            filters.update(start_utc=start_utc if first else None,
+                           end_utc=end_utc if last else None,
+                           first_date=first, last_date=last)
+    page_number = min(_int_arg("page") or 1, 100_000)
+    pagination = db.paginate(services.list_query(current_user, **filters), page=page_number,
+                             per_page=PER_PAGE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+
+    def page_url(number):
+        return url_for("crm.activity_list", page=number, **args)
+
+    def sort_url(order):
+        return url_for("crm.activity_list", **{**args, "sort": order})
+
+    return render_template("crm/activity_list.html", form=form, pagination=pagination,
+                           page_url=page_url, sort_url=sort_url, filtered=bool(args),
+                           descending=filters.get("descending", False),
+                           can_edit=lambda a: services.can_edit(current_user, a),
+                           title="Activities")
+
+
+# -- forms ------------------------------------------------------------------------------
+
+def _form_for(activity=None, formdata=None):
+    types = list(active_activity_types())
+    if activity is not None and activity.activity_type is not None \
+            and all(t.id != activity.activity_type_id for t in types):
+        types.append(activity.activity_type)
+    users = services.assignable_users(current_user, activity)
+    contacts = services.invitable_contacts(current_user, activity)
+    kwargs = {} if formdata is None else {"formdata": formdata}
+    return ActivityForm(types=types, users=users, contacts=contacts, zone_name=_zone(),
+                        **kwargs)
+
+
+def _apply(form, activity):
+    """Save ``form`` onto ``activity`` through the service; False when it was refused."""
+    values = form.values()
+    users = {u.id: u for u in services.assignable_users(current_user, activity)}
+    contacts = {c.id: c for c in services.invitable_contacts(current_user, activity)}
+    organizer = users.get(values.pop("organizer_id")) or activity.organizer \
+        or current_user._get_current_object()
+    participants = [users[i] for i in form.participants.data if i in users]
+    if organizer is not None and organizer.id != current_user.id \
+            and not current_user.is_admin \
+            and all(p.id != current_user.id for p in participants):
+        # Handing the activity to someone else keeps you on it as a participant, so it
+        # does not vanish from your own calendar.
+        participants.append(current_user._get_current_object())
+    values.update(organizer=organizer, participants=participants,
+                  invitees=[contacts[i] for i in form.invitees.data if i in contacts])
+    try:
+        services.save_activity(activity, actor=current_user._get_current_object(), **values)
+    except services.ActivityError as exc:
+        field = getattr(form, exc.field or "", None) or form.subject
+        field.errors = list(field.errors) + [str(exc)]
+        db.session.rollback()
+        return False
+    except StaleDataError:
+        db.session.rollback()
+        form.form_errors.append("Someone else saved this activity while you were editing it. "
+                                "Reload it to see their changes.")
+        return False
+    return True
+
+
+def _done(activity, fallback=None):
+    target = _safe_next(request.args.get("next") or request.form.get("next"))
+    return redirect(target or fallback or url_for("crm.activity_detail", activity_id=activity.id))
+
+
+@bp.route("/activities/new", methods=["GET", "POST"])
+@login_required
+def activity_new():
+    form = _form_for(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        day = parse_day(request.args.get("date"), _today())
+        slot = _parse_time(request.args.get("time"))
+        organizer_id = _int_arg("user")
+        if organizer_id not in {u_id for u_id, _ in form.organizer_id.choices}:
+            organizer_id = current_user.id
+        if not current_user.is_admin and organizer_id != current_user.id:
+            organizer_id = current_user.id
+        form.prefill(day=day, hour=slot.hour if slot else None,
+                     minute=slot.minute if slot else 0,
+                     all_day=request.args.get("all_day") in ("1", "true", "y"),
+                     organizer_id=organizer_id)
+        types = [c for c in form.activity_type_id.choices if c[0] != ""]
+        if types:
+            form.activity_type_id.data = types[0][0]
+    elif form.validate_on_submit():
+        activity = Activity()
+        if _apply(form, activity):
+            db.session.commit()
+            _flash_saved(form, activity, "created")
+            return _done(activity)
+    return render_template("crm/activity_form.html", form=form, activity=None,
+                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           title="New activity")
+
+
+def _parse_time(value):
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _flash_saved(form, activity, verb):
+    flash(f"Activity “{activity.subject}” {verb}.", "success")
+    for note in form.notes:
+        flash(note, "warning")
+
+
+def _visible_or_404(activity_id):
+    return services.get_visible(current_user, activity_id) or abort(404)
+
+
+def _editable_or_403(activity_id):
+    activity = _visible_or_404(activity_id)
+    if not services.can_edit(current_user, activity):
+        abort(403)
+    return activity
+
+
+@bp.get("/activities/<int:activity_id>")
+@login_required
+def activity_detail(activity_id):
+    activity = _visible_or_404(activity_id)
+    return render_template("crm/activity_detail.html", activity=activity,
+                           editable=services.can_edit(current_user, activity),
+                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           title=activity.subject)
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@login_required
+def activity_edit(activity_id):
+    activity = _editable_or_403(activity_id)
+    form = _form_for(activity, formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.fill_from(activity)
+    elif form.validate_on_submit():
+        if form.version.data and form.version.data != str(activity.version):
+            form.form_errors.append(
+                "Someone else (or the Google sync) changed this activity after you opened it. "
+                "Your entries are kept below; save again to overwrite their changes, or "
+                "reload the page to see them.")
+            form.version.data = str(activity.version)
+        elif _apply(form, activity):
+            db.session.commit()
+            _flash_saved(form, activity, "saved")
+            return _done(activity)
+    return render_template("crm/activity_form.html", form=form, activity=activity,
+                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           title=f"Edit {activity.subject}")
+
+
+@bp.route("/activities/<int:activity_id>/delete", methods=["GET", "POST"])
+@login_required
+def activity_delete(activity_id):
+    activity = _editable_or_403(activity_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        subject = activity.subject
+        services.delete_activity(activity, actor=current_user._get_current_object())
+        db.session.commit()
+        flash(f"Activity “{subject}” deleted.", "success")
+        target = _safe_next(request.args.get("next"))
+        if target and f"/activities/{activity_id}" in target:
+            target = None
+        return redirect(target or url_for("crm.calendar"))
+    return render_template("crm/activity_delete.html", activity=activity, form=form,
+                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           title=f"Delete {activity.subject}")

@@ -1,0 +1,298 @@
+"""Activity services: permissions, queries and the one write path.
+
+Every change to an activity goes through :func:`save_activity` or :func:`delete_activity`.
+They flush (the request or job commits) and send the ``activity_saved`` /
+``activity_deleting`` signals, so the Google sync can mark what needs exporting without the
+views knowing about it. ``source`` tells listeners who wrote (``"crm"`` for people,
+``"google"`` for imports) so an import does not echo back out.
+"""
+from datetime import date, datetime, timezone
+
+from blinker import Namespace
+from sqlalchemy import and_, func, inspect, or_, select, true
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import User
+from portal.core.types import utcnow
+from portal.crm.calendar_view import local_dates_of_range
+from portal.crm.models import PRIORITIES, STATUSES, VISIBILITIES, Activity, Contact
+from portal.extensions import db
+
+#: the largest id an INTEGER column holds; bigger numbers in URLs are simply not found
+MAX_ID = 2**31 - 1
+
+SOURCE_CRM = "crm"
+SOURCE_GOOGLE = "google"
+
+_signals = Namespace()
+#: sent after an activity was created or changed and flushed:
+#: ``sender=activity, actor=User|None, source=str, created=bool, changed=set[str]``
+activity_saved = _signals.signal("activity-saved")
+#: sent just before an activity is deleted (its links and ids are still readable):
+#: ``sender=activity, actor=User|None, source=str``
+activity_deleting = _signals.signal("activity-deleting")
+
+#: the attributes save_activity accepts
+EDITABLE_FIELDS = (
+    "subject", "activity_type", "activity_type_id", "status", "priority", "all_day",
+    "start_at", "end_at", "start_date", "end_date", "time_zone", "location", "description",
+    "recurrence", "reminder_minutes", "visibility", "show_in_calendar", "organizer",
+    "organizer_id", "participants", "invitees",
+)
+_COLLECTIONS = ("participants", "invitees")
+
+
+class ActivityError(ValueError):
+    """An activity breaks a rule; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+# -- permissions ------------------------------------------------------------------------
+
+def _is_participant(user, activity):
+    return any(p.id == user.id for p in activity.participants)
+
+
+def can_view(user, activity):
+    """Admins see everything; others the activities they organize or take part in."""
+    if user is None or activity is None or not getattr(user, "is_authenticated", True):
+        return False
+    if user.is_admin or activity.organizer_id == user.id:
+        return True
+    return _is_participant(user, activity)
+
+
+def can_edit(user, activity):
+    """Admins and the organizer; participants only read."""
+    if user is None or activity is None or not getattr(user, "is_authenticated", True):
+        return False
+    return user.is_admin or activity.organizer_id == user.id
+
+
+def involves(user):
+    """SQL condition: ``user`` organizes or takes part in the activity."""
+    return or_(Activity.organizer_id == user.id,
+               Activity.participants.any(User.id == user.id))
+
+
+def visible_to(user):
+    """SQL condition: ``user`` may see the activity."""
+    return true() if user.is_admin else involves(user)
+
+
+def get_visible(user, activity_id):
+    """The activity if ``user`` may see it, else None (the view answers 404 either way)."""
+    if not 0 < activity_id <= MAX_ID:
+        return None
+    activity = db.session.get(Activity, activity_id)
+    return activity if can_view(user, activity) else None
+
+
+def calendar_owners(user):
+    """Users whose calendars ``user`` may open: admins any user, others themselves and the
+    organizers of activities they take part in."""
+    if user.is_admin:
+        return db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    organizer_ids = select(Activity.organizer_id).where(
+        Activity.participants.any(User.id == user.id))
+    return db.session.scalars(select(User).where(
+        or_(User.id == user.id, and_(User.id.in_(organizer_ids), User.active.is_(True))))
+        .order_by(User.name)).all()
+
+
+def may_open_calendar(user, owner):
+    return owner is not None and (user.is_admin or owner.id == user.id
+                                  or any(u.id == owner.id for u in calendar_owners(user)))
+
+
+def assignable_users(user, activity=None):
+    """Users who can be picked as organizer or participant: active users, plus whoever is
+    already on the activity (so editing never silently drops a deactivated person)."""
+    users = db.session.scalars(select(User).where(User.active.is_(True))
+                               .order_by(User.name)).all()
+    if activity is not None:
+        known = {u.id for u in users}
+        extra = [u for u in [activity.organizer, *activity.participants]
+                 if u is not None and u.id not in known]
+        users = sorted({u.id: u for u in [*users, *extra]}.values(), key=lambda u: u.name)
+    return users
+
+
+def invitable_contacts(user, activity=None):
+    """Contacts ``user`` may invite: their own (admins: all), plus those already invited."""
+    query = select(Contact).order_by(Contact.last_name, Contact.first_name)
+    if not user.is_admin:
+        query = query.where(Contact.owner_id == user.id)
+    contacts = list(db.session.scalars(query))
+    if activity is not None:
+        known = {c.id for c in contacts}
+        contacts += [c for c in activity.invitees if c.id not in known]
+    return contacts
+
+
+# -- queries ----------------------------------------------------------------------------
+
+def overlaps(start_utc, end_utc, first_date, last_date):
+    """SQL condition: timed activities overlapping [start_utc, end_utc), all-day ones
+    overlapping ``first_date``..``last_date`` (inclusive)."""
+    timed = and_(Activity.all_day.is_(False), Activity.start_at < end_utc,
+                 or_(Activity.end_at > start_utc,
+                     and_(Activity.start_at >= start_utc,
+                          or_(Activity.end_at.is_(None), Activity.end_at <= Activity.start_at))))
+    all_day = and_(Activity.all_day.is_(True), Activity.start_date <= last_date,
+                   func.coalesce(Activity.end_date, Activity.start_date) >= first_date)
+    return or_(timed, all_day)
+
+
+def starts_first():
+    """Order by start: timed instants and all-day dates in one sequence."""
+    return func.coalesce(Activity.start_at, Activity.start_date)
+
+
+def activities_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None,
+                        include_hidden=False):
+    """Activities to show in ``owner``'s calendar between two UTC instants, as ``user`` may
+    see them.
+
+    ``owner`` defaults to ``user``; their calendar holds what they organize or take part in.
+    Another person's calendar only shows what ``user`` may see too (admins see all of it).
+    Timed activities overlapping [start_utc, end_utc) are included, and all-day ones whose
+    dates overlap the local dates of that range in ``zone_name`` (default: ``user``'s zone).
+    Activities with *Show in calendar* off are left out unless ``include_hidden``.
+    """
+    owner = owner or user
+    first_date, last_date = local_dates_of_range(start_utc, end_utc,
+                                                 zone_name or user.time_zone or "UTC")
+    query = (select(Activity)
+             .where(involves(owner), overlaps(start_utc, end_utc, first_date, last_date))
+             .options(selectinload(Activity.participants), selectinload(Activity.activity_type))
+             .order_by(starts_first(), Activity.id))
+    if owner.id != user.id:
+        query = query.where(visible_to(user))
+    if not include_hidden:
+        query = query.where(Activity.show_in_calendar.is_(True))
+    return db.session.scalars(query).all()
+
+
+def list_query(user, *, activity_type_id=None, status=None, start_utc=None, end_utc=None,
+               first_date=None, last_date=None, descending=False):
+    """The activity list: what ``user`` may see, filtered, ordered by start."""
+    query = select(Activity).where(visible_to(user))
+    if activity_type_id:
+        query = query.where(Activity.activity_type_id == activity_type_id)
+    if status:
+        query = query.where(Activity.status == status)
+    if start_utc is not None or end_utc is not None:
+        start_utc = start_utc or datetime(1900, 1, 1, tzinfo=timezone.utc)
+        end_utc = end_utc or datetime(3000, 1, 1, tzinfo=timezone.utc)
+        query = query.where(overlaps(start_utc, end_utc, first_date or date(1900, 1, 1),
+                                     last_date or date(2999, 12, 31)))
+    order = starts_first()
+    query = query.order_by(order.desc() if descending else order.asc(),
+                           Activity.id.desc() if descending else Activity.id)
+    return query.options(selectinload(Activity.activity_type), selectinload(Activity.organizer))
+
+
+# -- writes -----------------------------------------------------------------------------
+
+def check_activity(activity):
+    """Rules every saved activity obeys, whoever wrote it; raises :class:`ActivityError`."""
+    if not (activity.subject or "").strip():
+        raise ActivityError("Enter a subject.", "subject")
+    if activity.activity_type is None and activity.activity_type_id is None:
+        raise ActivityError("Choose an activity type.", "activity_type_id")
+    if activity.status not in STATUSES:
+        raise ActivityError("Choose a status from the list.", "status")
+    if activity.priority not in PRIORITIES:
+        raise ActivityError("Choose a priority from the list.", "priority")
+    if activity.visibility not in VISIBILITIES:
+        raise ActivityError("Choose a visibility from the list.", "visibility")
+    if activity.organizer is None and activity.organizer_id is None:
+        raise ActivityError("Choose an organizer.", "organizer_id")
+    if activity.reminder_minutes is not None and activity.reminder_minutes < 0:
+        raise ActivityError("A reminder cannot be after the start.", "reminder_minutes")
+    if activity.all_day:
+        if activity.start_date is None or activity.end_date is None:
+            raise ActivityError("Enter the first and last day.", "start_date")
+        if isinstance(activity.start_date, datetime) or isinstance(activity.end_date, datetime):
+            raise ActivityError("All-day activities cover whole dates.", "start_date")
+        if activity.end_date < activity.start_date:
+            raise ActivityError("The last day cannot be before the first day.", "end_date")
+    else:
+        if activity.start_at is None or activity.end_at is None:
+            raise ActivityError("Enter a start and an end.", "start_date")
+        if activity.start_at.tzinfo is None or activity.end_at.tzinfo is None:
+            raise ActivityError("Times must carry a time zone.", "start_date")
+        if activity.end_at <= activity.start_at:
+            raise ActivityError("The end must be after the start.", "end_date")
+
+
+def _changed_fields(activity):
+    state = inspect(activity)
+    if state.transient or state.pending:
+        return set(EDITABLE_FIELDS) - {"activity_type", "organizer"}
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
+def save_activity(activity, *, actor=None, source=SOURCE_CRM, **values):
+    """Create or update ``activity`` with ``values`` (model attribute names), check the
+    rules, flush, and tell listeners what changed. Returns the activity.
+
+    New activities get the actor as creator and, unless given, as organizer. All-day
+    activities drop their instants and timed ones their dates. ``participants`` never
+    repeats the organizer. Any change, including only participants or invitees, bumps
+    ``modified_at`` and so the version.
+    """
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"save_activity got unknown fields: {', '.join(sorted(unknown))}")
+    # No autoflush while reading relationships below: the changes must stay pending so
+    # they can be listed for the signal, and a half-applied activity must not be flushed.
+    with db.session.no_autoflush:
+        created = activity.id is None
+        for key, value in values.items():
+            if key in _COLLECTIONS:
+                value = list(value)
+            setattr(activity, key, value)
+        if created:
+            if actor is not None:
+                activity.created_by = activity.created_by or actor
+                if activity.organizer is None and activity.organizer_id is None:
+                    activity.organizer = actor
+            activity.status = activity.status or STATUSES[0]
+            activity.priority = activity.priority or "Medium"
+            activity.visibility = activity.visibility or VISIBILITIES[0]
+            if activity.show_in_calendar is None:
+                activity.show_in_calendar = True
+        if activity.all_day:
+            activity.start_at = activity.end_at = None
+            if activity.start_date is not None and activity.end_date is None:
+                activity.end_date = activity.start_date
+        else:
+            activity.start_date = activity.end_date = None
+        organizer = activity.organizer
+        organizer_id = organizer.id if organizer is not None else activity.organizer_id
+        if any(p.id == organizer_id for p in activity.participants):
+            activity.participants = [p for p in activity.participants if p.id != organizer_id]
+        check_activity(activity)
+
+        changed = _changed_fields(activity)
+    if not created and not changed:
+        return activity
+    if not created:
+        activity.modified_at = utcnow()
+    db.session.add(activity)
+    db.session.flush()
+    activity_saved.send(activity, actor=actor, source=source, created=created, changed=changed)
+    return activity
+
+
+def delete_activity(activity, *, actor=None, source=SOURCE_CRM):
+    """Delete ``activity`` (after telling listeners) and flush."""
+    activity_deleting.send(activity, actor=actor, source=source)
+    db.session.delete(activity)
+    db.session.flush()
+
