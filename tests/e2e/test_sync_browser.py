@@ -1,19 +1,8 @@
 """Two-way sync in a real browser: create an activity, Synchronize now, see it in googlesim;
 edit it in googlesim, synchronize again, see the change in the CRM calendar."""
-import importlib.util
-import pathlib
 from datetime import timedelta
 
 from portal.core.timezones import local_now
-
-_spec = importlib.util.spec_from_file_location(
-    "_sync_fixtures_e2e", pathlib.Path(__file__).parents[1] / "sync" / "conftest.py")
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-google_base = _fixtures.google_base
-configured = _fixtures.configured
-connect_user = _fixtures.connect_user
-work = _fixtures.work
 
 
 def synchronize_now(page, work):
