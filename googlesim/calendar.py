@@ -36,7 +36,7 @@ def calendar_list():
     start = 0
     token = request.args.get("pageToken")
     if token:
-        start = read_page_token(token, {"l": "calendarList"})["o"]
+        start = read_page_token(token, {"l": "calendarList"}, {"o": int})["o"]
     page = entries[start:start + max_results]
     out = {"kind": "calendar#calendarList", "etag": f'"{len(entries)}"', "items": page}
     if start + max_results < len(entries):
@@ -165,7 +165,8 @@ def list_events(st, ops, cal):
     since = read_sync_token(st, cal, sync) if sync else None
     snapshot, after = cal["seq"], None
     if token:
-        data = read_page_token(token, {"c": cal["id"], "e": st.epoch, "h": fhash})
+        data = read_page_token(token, {"c": cal["id"], "e": st.epoch, "h": fhash},
+                               {"s": int, "k": list})
         snapshot, after = data["s"], data["k"]
     events = st.events.get(cal["id"], {})
     keyed = []
@@ -226,7 +227,10 @@ def list_events(st, ops, cal):
                 keyed.append((key_for(res, rec, rec["s"]), res))
     keyed.sort(key=lambda kv: kv[0])
     if after is not None:
-        keyed = [kv for kv in keyed if kv[0] > after]
+        try:
+            keyed = [kv for kv in keyed if kv[0] > after]
+        except TypeError:  # a forged cursor of the wrong shape
+            raise bad_request("Invalid page token.", "invalid", location="pageToken")
     page = keyed[:max_results]
     items = []
     for _, res in page:
@@ -352,7 +356,8 @@ def events_instances(calendarId, eventId):
         fhash = _filter_hash()
         token = request.args.get("pageToken")
         if token:
-            start = read_page_token(token, {"c": cal["id"], "h": fhash, "i": eventId})["o"]
+            start = read_page_token(token, {"c": cal["id"], "h": fhash, "i": eventId},
+                                    {"o": int})["o"]
         page = items[start:start + max_results]
         out = {"kind": "calendar#events", "etag": master["etag"], "summary": cal["summary"],
                "updated": now_rfc3339(), "timeZone": cal["timeZone"], "accessRole": "owner",

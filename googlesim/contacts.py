@@ -1,5 +1,6 @@
 """People v1 domain logic: contacts and contact groups on the store, no Flask routing."""
 import copy
+import json
 import secrets
 
 from .errors import ApiError
@@ -15,6 +16,16 @@ PERSON_FIELDS = (
 WRITABLE = tuple(f for f in PERSON_FIELDS if f not in (
     "ageRanges", "coverPhotos", "metadata", "photos"))
 SYSTEM_GROUPS = {"myContacts": "My Contacts", "starred": "Starred"}
+# Sub-fields of person field entries that are strings in the People API's protos.
+_STRING_SUBFIELDS = {
+    "value", "type", "formattedType", "displayName", "displayNameLastFirst",
+    "unstructuredName", "familyName", "givenName", "middleName", "honorificPrefix",
+    "honorificSuffix", "phoneticFullName", "phoneticFamilyName", "phoneticGivenName",
+    "phoneticMiddleName", "phoneticHonorificPrefix", "phoneticHonorificSuffix",
+    "formattedValue", "poBox", "streetAddress", "extendedAddress", "city", "region",
+    "postalCode", "country", "countryCode", "name", "phoneticName", "department", "title",
+    "jobDescription", "symbol", "domain", "location", "costCenter", "contentType", "text",
+    "key", "person", "username", "protocol", "formattedProtocol", "url", "label"}
 
 
 def invalid(message):
@@ -56,6 +67,46 @@ def validate_person(body):
                           "'person': Cannot find field.")
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise invalid(f"Invalid value at 'person.{key}', expected a list of objects.")
+        for i, entry in enumerate(value):
+            for sub, item in entry.items():
+                if sub in _STRING_SUBFIELDS and not isinstance(item, str):
+                    raise invalid(f"Invalid value at 'person.{key}[{i}].{sub}' (TYPE_STRING), "
+                                  f"{json.dumps(item)}")
+                if sub == "metadata" and not isinstance(item, dict):
+                    raise invalid(f"Invalid value at 'person.{key}[{i}].metadata'.")
+            if key == "memberships":
+                _check_membership(entry, i)
+    if "etag" in body and body["etag"] is not None and not isinstance(body["etag"], str):
+        raise invalid("Invalid value at 'person.etag' (TYPE_STRING), "
+                      f"{json.dumps(body['etag'])}")
+    meta = body.get("metadata")
+    if meta is not None:
+        sources = meta.get("sources") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict) or sources is not None and (
+                not isinstance(sources, list) or
+                not all(isinstance(s, dict) and isinstance(s.get("etag", ""), str)
+                        for s in sources)):
+            raise invalid("Invalid value at 'person.metadata'.")
+
+
+def _check_membership(entry, i):
+    """A membership names its group by contactGroupId or contactGroupResourceName; fill in
+    the other one so the rest of the code can rely on contactGroupId."""
+    m = entry.get("contactGroupMembership")
+    if m is None and "domainMembership" in entry:
+        return
+    where = f"'person.memberships[{i}].contactGroupMembership'"
+    if not isinstance(m, dict):
+        raise invalid(f"Invalid value at {where}.")
+    gid, name = m.get("contactGroupId"), m.get("contactGroupResourceName")
+    if name is not None:
+        if not isinstance(name, str) or not name.startswith("contactGroups/"):
+            raise invalid(f"Invalid value at {where}.contactGroupResourceName.")
+        if gid is None:
+            m["contactGroupId"] = gid = name.split("/", 1)[1]
+    if not isinstance(gid, str) or not gid:
+        raise invalid(f"Invalid value at {where}: a contact group is required.")
+    m.setdefault("contactGroupResourceName", "contactGroups/" + gid)
 
 
 def _derive(cid, person):
@@ -85,7 +136,9 @@ def membership(gid):
 
 def group_ids(person):
     return [m["contactGroupMembership"]["contactGroupId"]
-            for m in person.get("memberships") or [] if "contactGroupMembership" in m]
+            for m in person.get("memberships") or []
+            if isinstance(m.get("contactGroupMembership"), dict) and
+            "contactGroupId" in m["contactGroupMembership"]]
 
 
 class Contacts:

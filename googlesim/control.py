@@ -169,9 +169,20 @@ def faults():
     if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
         raise bad_request("status must be an HTTP error code.")
     count = data.get("count", 1)
-    if not isinstance(count, int) or count < 1:
+    if count is None:
+        count = 1
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise bad_request("count must be a positive integer.")
-    spec = {"method": data.get("method"), "path": data.get("path"), "status": status,
+    for key in ("method", "path", "reason", "message"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise bad_request(f"{key} must be a string or null.")
+    if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool)
+                              or delay < 0):
+        raise bad_request("delay_ms must be a non-negative number.")
+    if status is not None and isinstance(status, bool):
+        raise bad_request("status must be an HTTP error code.")
+    spec = {"method": (data.get("method") or "").upper() or None,
+            "path": data.get("path") or None, "status": status,
             "reason": data.get("reason"), "message": data.get("message"), "drop": drop,
             "delay_ms": delay, "count": count, "remaining": count}
     rt.add_fault(spec)

@@ -496,9 +496,14 @@ def page_token(data):
     return encode_token(data)
 
 
-def read_page_token(token, expect):
+def read_page_token(token, expect, need=None):
+    """The data of a page token made by page_token; ``expect``: values it must carry,
+    ``need``: {key: type} it must hold (a forged or foreign token is a 400, not a crash)."""
     data = decode_token(token)
-    if not data or any(data.get(k) != v for k, v in expect.items()):
+    if not data or any(data.get(k) != v for k, v in expect.items()) or \
+            any(not isinstance(data.get(k), t) or isinstance(data.get(k), bool)
+                for k, t in (need or {}).items()) or \
+            (isinstance(data.get("o"), int) and data["o"] < 0):
         raise bad_request("Invalid page token.", "invalid", location="pageToken")
     return data
 

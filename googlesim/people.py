@@ -81,7 +81,8 @@ def connections_list():
         token = request.args.get("pageToken")
         if token:
             data = decode_token(token)
-            if not data or data.get("p") != email or data.get("q") != _query_key():
+            if not data or data.get("p") != email or data.get("q") != _query_key() or \
+                    not _nat(data.get("o")) or not _nat(data.get("s")):
                 raise invalid("Invalid pageToken.")
             start, snapshot = data["o"], data["s"]
         page = keyed[start:start + page_size]
@@ -98,6 +99,10 @@ def connections_list():
         out["totalPeople"] = total
         out["totalItems"] = total
         return json_response(out)
+
+
+def _nat(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _query_key():
@@ -187,7 +192,7 @@ def groups_list():
     token = request.args.get("pageToken")
     if token:
         data = decode_token(token)
-        if not data or data.get("g") != email:
+        if not data or data.get("g") != email or not _nat(data.get("o")):
             raise invalid("Invalid pageToken.")
         start = data["o"]
     out = {"contactGroups": groups[start:start + page_size], "totalItems": len(groups)}

@@ -273,3 +273,125 @@ def test_owner_edits_through_control_api_look_like_google_side_changes(cal, ctl,
     ctl.delete_event(USER, "primary", made["id"])
     assert [e["status"] for e in ctl.events(USER, "primary")] == ["confirmed", "cancelled"]
     assert len(ctl.events(USER, "primary", include_deleted=False)) == 1
+
+
+def test_move_errors_and_what_each_calendar_reports(cal, timed):
+    other = cal.calendars().insert(body={"summary": "Other"}).execute()
+    cal.events().insert(calendarId="primary", body=dict(timed(T0), id="move0002")).execute()
+    sync = cal.events().list(calendarId="primary").execute()["nextSyncToken"]
+    dest_sync = cal.events().list(calendarId=other["id"]).execute()["nextSyncToken"]
+    for call, expected in (
+            (cal.events().move(calendarId="primary", eventId="nosuch000",
+                               destination=other["id"]), (404, "notFound")),
+            (cal.events().move(calendarId="primary", eventId="move0002",
+                               destination="nobody@group.calendar.google.com"),
+             (404, "notFound"))):
+        with pytest.raises(HttpError) as exc:
+            call.execute()
+        assert error_of(exc) == expected
+    moved = cal.events().move(calendarId="primary", eventId="move0002",
+                              destination=other["id"]).execute()
+    assert moved["organizer"]["email"] == other["id"]
+    # the source calendar's sync reports a cancellation, the destination's the event
+    gone = cal.events().list(calendarId="primary", syncToken=sync).execute()["items"]
+    assert [(e["id"], e["status"]) for e in gone] == [("move0002", "cancelled")]
+    came = cal.events().list(calendarId=other["id"], syncToken=dest_sync).execute()["items"]
+    assert [(e["id"], e["status"]) for e in came] == [("move0002", "confirmed")]
+    with pytest.raises(HttpError) as exc:  # the cancelled record left behind can't move
+        cal.events().move(calendarId="primary", eventId="move0002",
+                          destination=other["id"]).execute()
+    assert exc.value.resp.status == 400
+
+
+def test_import_with_client_id_into_a_secondary_calendar(cal, timed):
+    other = cal.calendars().insert(body={"summary": "Imports"}).execute()
+    body = dict(timed(T0), id="imp00001", iCalUID="ext-1@example.org", summary="Imported",
+                attendees=[{"email": "x@example.org", "responseStatus": "accepted"}],
+                extendedProperties={"private": {"crmId": "9"}})
+    ev = cal.events().import_(calendarId=other["id"], body=body).execute()
+    assert ev["id"] == "imp00001" and ev["iCalUID"] == "ext-1@example.org"
+    assert ev["attendees"][0]["responseStatus"] == "accepted"
+    assert ev["extendedProperties"] == {"private": {"crmId": "9"}}
+    assert cal.events().get(calendarId=other["id"], eventId="imp00001").execute() == ev
+    # the primary calendar doesn't see it; a second import there is a separate event
+    assert cal.events().list(calendarId="primary", iCalUID="ext-1@example.org") \
+        .execute()["items"] == []
+    copy = cal.events().import_(calendarId="primary",
+                                body=dict(body, id="imp00002")).execute()
+    assert copy["id"] == "imp00002"
+    with pytest.raises(HttpError) as exc:  # same id, different iCalUID: duplicate id
+        cal.events().import_(calendarId="primary",
+                             body=dict(body, id="imp00002",
+                                       iCalUID="other@example.org")).execute()
+    assert error_of(exc) == (409, "duplicate")
+
+
+def test_if_match_with_the_current_etag_passes_on_update_and_delete(cal, timed):
+    ev = cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    req = cal.events().update(calendarId="primary", eventId=ev["id"],
+                              body=dict(timed(T0), summary="v2"))
+    req.headers["If-Match"] = ev["etag"]
+    v2 = req.execute()
+    assert v2["summary"] == "v2" and v2["etag"] != ev["etag"]
+    req = cal.events().delete(calendarId="primary", eventId=ev["id"])
+    req.headers["If-Match"] = ev["etag"]  # stale now
+    with pytest.raises(HttpError) as exc:
+        req.execute()
+    assert error_of(exc) == (412, "conditionNotMet")
+    assert cal.events().get(calendarId="primary", eventId=ev["id"]).execute()["status"] == \
+        "confirmed"
+    req = cal.events().delete(calendarId="primary", eventId=ev["id"])
+    req.headers["If-Match"] = v2["etag"]
+    req.execute()
+    assert cal.events().get(calendarId="primary", eventId=ev["id"]).execute()["status"] == \
+        "cancelled"
+
+
+def test_unknown_calendar_is_404_on_every_events_method(cal, timed):
+    bad = "nobody@group.calendar.google.com"
+    for call in (cal.events().list(calendarId=bad),
+                 cal.events().insert(calendarId=bad, body=timed(T0)),
+                 cal.events().import_(calendarId=bad, body=dict(timed(T0), iCalUID="u@x")),
+                 cal.events().get(calendarId=bad, eventId="abcde123"),
+                 cal.events().patch(calendarId=bad, eventId="abcde123", body={}),
+                 cal.events().update(calendarId=bad, eventId="abcde123", body=timed(T0)),
+                 cal.events().delete(calendarId=bad, eventId="abcde123"),
+                 cal.events().instances(calendarId=bad, eventId="abcde123"),
+                 cal.events().move(calendarId=bad, eventId="abcde123", destination="primary"),
+                 cal.events().watch(calendarId=bad, body={"id": "c1", "type": "web_hook",
+                                                          "address": "http://127.0.0.1:9/"}),
+                 cal.calendars().get(calendarId=bad),
+                 cal.calendarList().get(calendarId=bad)):
+        with pytest.raises(HttpError) as exc:
+            call.execute()
+        assert error_of(exc) == (404, "notFound")
+
+
+def test_wrong_types_in_bodies_and_parameters_are_400_in_the_envelope(ctl, make_creds, base):
+    token = make_creds().token
+    s = requests.Session()
+    s.trust_env = False
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    url = base + "/calendar/v3/calendars/primary/events"
+    day = {"start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}}
+    for body in ({"id": 12345, **day}, {"start": 5, "end": []},
+                 {"start": {"date": "2026-13-45"}, "end": {"date": "x"}},
+                 {"start": {"dateTime": "2026-12-01T10:00:00Z", "timeZone": "Mars/Base"},
+                  "end": {"dateTime": "2026-12-01T11:00:00Z"}},
+                 {"sequence": "1", **day}, {"organizer": "me", **day},
+                 {"reminders": [], **day}, {"recurrence": "RRULE:FREQ=DAILY", **day},
+                 {"recurrence": ["RRULE:FREQ=DAILY;UNTIL=soon"], **day}):
+        r = s.post(url, data=json.dumps(body), headers=headers)
+        assert r.status_code == 400, (body, r.text)
+        err = r.json()["error"]
+        assert err["code"] == 400 and err["errors"][0]["reason"] in (
+            "invalid", "required", "timeRangeEmpty"), body
+    for params in ({"singleEvents": "maybe"}, {"showDeleted": "sometimes"},
+                   {"orderBy": "summary"}, {"updatedMin": "last week"},
+                   {"timeMin": "2026-12-02T00:00:00Z", "timeMax": "2026-12-01T00:00:00Z"},
+                   {"privateExtendedProperty": "no-equals-sign"}):
+        r = s.get(url, params=params, headers=headers)
+        assert r.status_code == 400, (params, r.text)
+        assert r.json()["error"]["code"] == 400
+    r = s.patch(base + "/calendar/v3/calendars/primary", data="{oops", headers=headers)
+    assert r.status_code == 400 and r.json()["error"]["errors"][0]["reason"] == "parseError"
