@@ -14,6 +14,7 @@ from portal.google.services import NEW_CALENDAR
 class CredentialsForm(FlaskForm):
     api_key = PasswordField("API key", validators=[Optional(), Length(max=255)],
                             description="Optional. Leave empty to keep the stored key.")
+    remove_api_key = BooleanField("Remove the stored API key")
     client_id = StringField("OAuth client ID", validators=[DataRequired(), Length(max=255)])
     client_secret = PasswordField("Client secret", validators=[Optional(), Length(max=255)])
     redirect_url = URLField("Redirect URL", validators=[DataRequired(), Length(max=500)],

@@ -4,6 +4,7 @@ OAuth callback, and the "Google Calendar" sync settings with the calendar mappin
 Every user page acts on ``current_user`` only; the one URL with an id (mapping reset) checks
 ownership and answers 404 for anyone else's mapping."""
 import logging
+import re
 
 import requests
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
@@ -13,6 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.core import crypto
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.extensions import db
@@ -70,7 +72,9 @@ def admin_credentials():
             services.save_credentials(client_id=form.client_id.data,
                                       client_secret=form.client_secret.data,
                                       redirect_url=form.redirect_url.data,
-                                      api_key=form.api_key.data, user=current_user)
+                                      api_key=form.api_key.data,
+                                      remove_api_key=form.remove_api_key.data,
+                                      user=current_user)
         except services.GoogleSetupError as exc:
             db.session.rollback()
             if exc.field:
@@ -107,9 +111,27 @@ def connect():
     if creds is None:
         flash(NOT_CONFIGURED, "warning")
         return redirect(url_for("google.accounts"))
+    client = _oauth_client(creds)
+    if client is None:
+        return _fail(UNREADABLE_SECRET)
     conn = services.get_connection(current_user)
     extra = {"login_hint": conn.google_email} if conn is not None and conn.google_email else {}
-    return google_oauth(creds).authorize_redirect(creds.redirect_url, **extra)
+    return client.authorize_redirect(creds.redirect_url, **extra)
+
+
+UNREADABLE_SECRET = ("The portal's Google client secret cannot be read any more (the "
+                     "encryption key changed); ask an admin to enter it again.")
+# What an ``error`` parameter on the callback may look like to be shown (it comes from the URL).
+_OAUTH_ERROR_RE = re.compile(r"[a-z_]{1,40}")
+
+
+def _oauth_client(creds):
+    """The Authlib client, or None when the stored secret cannot be decrypted."""
+    try:
+        return google_oauth(creds)
+    except crypto.SecretUnreadable:
+        log.warning("the stored Google client secret cannot be decrypted")
+        return None
 
 
 def _fail(message):
@@ -123,14 +145,17 @@ def callback():
     creds = services.get_credentials()
     if creds is None:
         return _fail(NOT_CONFIGURED)
-    client = google_oauth(creds)
+    client = _oauth_client(creds)
+    if client is None:
+        return _fail(UNREADABLE_SECRET)
     error = request.args.get("error")
     if error:
         # Drop the pending state so it cannot be replayed.
         client.framework.clear_state_data(session, request.args.get("state"))
         if error == "access_denied":
             return _fail("You declined access at Google, so nothing was connected.")
-        return _fail(f"Google reported an error ({error}); nothing was connected.")
+        shown = f" ({error})" if _OAUTH_ERROR_RE.fullmatch(error) else ""
+        return _fail(f"Google reported an error{shown}; nothing was connected.")
     try:
         # authlib checks the id_token's issuer only when it has server metadata; pin it for
         # real Google (googlesim's issuer is its own origin).

@@ -33,6 +33,9 @@ from portal.google.oauth import current_endpoints
 
 log = logging.getLogger(__name__)
 
+#: the largest id an integer primary key can hold (PostgreSQL ``integer``)
+MAX_ROW_ID = 2**31 - 1
+
 #: the calendar drop-down value meaning "create a new calendar named ..."
 NEW_CALENDAR = "__new__"
 
@@ -86,10 +89,12 @@ def redirect_url_problem(url):
     return None
 
 
-def save_credentials(*, client_id, client_secret, redirect_url, api_key=None, user=None):
+def save_credentials(*, client_id, client_secret, redirect_url, api_key=None,
+                     remove_api_key=False, user=None):
     """Check and store the admin's OAuth client.
 
-    An empty ``client_secret``/``api_key`` keeps the stored one. The id/secret pair is tried
+    An empty ``client_secret``/``api_key`` keeps the stored one; ``remove_api_key`` deletes
+    the stored API key (a new ``api_key`` given at the same time wins). The id/secret pair is tried
     against Google's token endpoint first; nothing is stored when Google rejects it
     (``GoogleSetupError`` on ``client_secret``) or cannot be reached (field None)."""
     creds = get_credentials()
@@ -122,6 +127,8 @@ def save_credentials(*, client_id, client_secret, redirect_url, api_key=None, us
     creds.client_secret_encrypted = crypto.encrypt(secret)
     if (api_key or "").strip():
         creds.api_key_encrypted = crypto.encrypt(api_key.strip())
+    elif remove_api_key:
+        creds.api_key_encrypted = None
     creds.redirect_url = redirect_url
     creds.checked_at = utcnow()
     creds.updated_by_id = getattr(user, "id", None)
@@ -129,14 +136,23 @@ def save_credentials(*, client_id, client_secret, redirect_url, api_key=None, us
     return creds
 
 
+#: secrets shorter than this are shown as dots only: their last characters would give away
+#: too large a share of them
+MASK_MIN_LENGTH = 12
+
+
 def masked(encrypted):
-    """A stored secret as a page may show it (last characters only)."""
+    """A stored secret as a page may show it: the last characters of a long one, only dots
+    for a short one (never the whole secret)."""
     if not encrypted:
         return ""
     try:
-        return crypto.mask(crypto.decrypt(encrypted))
+        secret = crypto.decrypt(encrypted)
     except crypto.SecretUnreadable:
         return "(unreadable: enter it again)"
+    if len(secret) < MASK_MIN_LENGTH:
+        return "\u2022" * 8
+    return crypto.mask(secret)
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -297,8 +313,8 @@ def disconnect(user, keep_links):
     conn.links_on_disconnect = LINKS_KEEP if keep_links else LINKS_FORGET
     if not keep_links:
         forget_links(user)
-        # After "forget", a reconnect to the same account starts fresh as well.
-        conn.google_email = None
+    # ``google_email`` stays (it is no secret): a later connection to a different account
+    # must still be recognised, so the mappings' calendars of this one are not reused.
     db.session.flush()
     return revoked
 
@@ -351,7 +367,10 @@ def synced_mappings(user):
 
 
 def get_user_mapping(user, mapping_id):
-    """The user's own mapping ``mapping_id``, or None (also for someone else's)."""
+    """The user's own mapping ``mapping_id``, or None (also for someone else's, and for an id
+    no row can have: a huge number from a URL or form must not reach the database driver)."""
+    if not isinstance(mapping_id, int) or not 0 < mapping_id <= MAX_ROW_ID:
+        return None
     mapping = db.session.get(CalendarMapping, mapping_id)
     if mapping is None or mapping.user_id != user.id:
         return None

@@ -2,7 +2,7 @@
 registered there, saved admin credentials, and a helper that drives the real consent flow."""
 import html
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -49,9 +49,14 @@ def _query(location):
 def consent():
     """``consent(client, email, decision="allow")``: press Authorize and Connect in the portal,
     load googlesim's consent page from the redirect, submit it like a person, and return
-    ``(callback_path_with_query, query_dict)`` without calling the portal back yet."""
+    ``(callback_path_with_query, query_dict)`` without calling the portal back yet.
 
-    def run(client, email, decision="allow", connect_page="/profile/external-accounts"):
+    ``change`` edits the consent form's hidden OAuth parameters before submitting it: the way
+    to make googlesim (which grants whatever was asked) grant less, like a person unticking a
+    scope on Google's granular consent screen, or answer without a refresh token."""
+
+    def run(client, email, decision="allow", connect_page="/profile/external-accounts",
+            change=None):
         response = client.post_form("/google/connect", page=connect_page)
         assert response.status_code == 302
         location = response.headers["Location"]
@@ -61,7 +66,18 @@ def consent():
         assert 'name="email"' in page.text
         form = {k: html.unescape(v) for k, v in HIDDEN_RE.findall(page.text)}
         form.update(email=email, decision=decision)
-        answer = browser.post(page.url, data=form, allow_redirects=False)
+        target = page.url
+        if change:
+            # googlesim reads the URL's parameters before the form's: change both.
+            params = _query(page.url)
+            for values in (form, params):
+                for key, value in change.items():
+                    if value is None:
+                        values.pop(key, None)
+                    else:
+                        values[key] = value
+            target = urlunsplit(urlsplit(page.url)._replace(query=urlencode(params)))
+        answer = browser.post(target, data=form, allow_redirects=False)
         assert answer.status_code == 302, answer.text
         back = answer.headers["Location"]
         parts = urlsplit(back)
@@ -74,8 +90,8 @@ def consent():
 def connect(consent):
     """``connect(client, email)``: the whole flow, ending on the portal's callback."""
 
-    def run(client, email, decision="allow"):
-        path, _ = consent(client, email, decision)
+    def run(client, email, decision="allow", change=None):
+        path, _ = consent(client, email, decision, change=change)
         return client.get(path, follow_redirects=True)
 
     return run

@@ -1,4 +1,6 @@
 """Authorize and Connect through googlesim with the real authlib and google clients."""
+import pytest
+
 from portal.extensions import db
 from portal.google.models import GoogleConnection
 
@@ -78,18 +80,83 @@ def test_callback_from_another_browser_session_is_refused(app, client, make_user
     assert _connection(victim) is None
 
 
-def test_missing_calendar_scope_or_refresh_token_stores_nothing(app, make_user):
-    import pytest
+ALL_BUT_CALENDAR = "https://www.googleapis.com/auth/contacts openid email profile"
 
+
+def test_consent_without_calendar_scope_stores_nothing(client, make_user, login, configured,
+                                                      connect, sim, page_text):
+    """The person unticks Calendar on Google's consent screen: googlesim grants the rest."""
+    user = make_user()
+    login(client, user)
+    text = page_text(connect(client, "sam.g@example.com", change={"scope": ALL_BUT_CALENDAR}))
+    assert "You did not give the portal access to your Google Calendar" in text
+    assert "nothing was connected" in text
+    assert _connection(user) is None
+    assert "Authorize and Connect" in text
+
+
+def test_consent_without_refresh_token_stores_nothing(client, make_user, login, configured,
+                                                      connect, sim, page_text):
+    """Google answers without a refresh token (online access): no half-working connection."""
+    user = make_user()
+    login(client, user)
+    text = page_text(connect(client, "sam.g@example.com", change={"access_type": "online"}))
+    assert "Google did not send a refresh token" in text
+    assert _connection(user) is None
+
+
+def test_failed_reconnect_leaves_the_existing_connection_as_it_was(
+        client, make_user, login, configured, connect, page_text):
     from portal.google import services
 
     user = make_user()
-    with pytest.raises(services.GoogleSetupError, match="access to your Google Calendar"):
-        services.complete_connect(user, email="a@example.com", granted_scopes=["openid", "email"],
-                                  refresh_token="r", access_token="a")
-    with pytest.raises(services.GoogleSetupError, match="did not send a refresh token"):
-        services.complete_connect(user, email="a@example.com", granted_scopes=[CAL],
-                                  refresh_token=None, access_token="a")
+    login(client, user)
+    connect(client, "sam.g@example.com")
+    services.mark_needs_reauth(user, "test")
+    db.session.commit()
+    before = _connection(user)
+    stored = (before.refresh_token_encrypted, before.google_email, before.scopes)
+    text = page_text(connect(client, "other@example.com", change={"scope": ALL_BUT_CALENDAR}))
+    assert "access to your Google Calendar" in text
+    after = _connection(user)
+    assert (after.refresh_token_encrypted, after.google_email, after.scopes) == stored
+    assert after.status == "needs_reauth"
+
+
+def test_pkce_verifier_is_checked_by_google(client, make_user, login, configured, connect,
+                                            page_text):
+    """A code issued for another PKCE challenge is refused at the token endpoint: the portal
+    really sends its verifier, and a refused exchange stores nothing."""
+    user = make_user()
+    login(client, user)
+    text = page_text(connect(client, "sam.g@example.com",
+                             change={"code_challenge": "A" * 43}))
+    assert "Google refused the sign-in (invalid_grant); nothing was connected." in text
+    assert _connection(user) is None
+
+
+def test_state_is_single_use(client, make_user, login, configured, consent, page_text):
+    """Replaying a finished callback is refused like a forged one."""
+    user = make_user()
+    login(client, user)
+    path, _ = consent(client, "sam.g@example.com")
+    assert "Connected to Google" in page_text(client.get(path, follow_redirects=True))
+    assert "state mismatch" in page_text(client.get(path, follow_redirects=True))
+
+
+@pytest.mark.parametrize("query", [
+    "", "?code=abc", "?state=xyz", "?code=abc&state=xyz", "?error=access_denied",
+    "?error=server_error&state=xyz", "?error=%3Cscript%3Ealert(1)%3C/script%3E",
+    "?code=" + "x" * 5000 + "&state=" + "y" * 5000])
+def test_callback_with_bad_parameters_explains_and_stores_nothing(
+        client, make_user, login, configured, page_text, query):
+    user = make_user()
+    login(client, user)
+    response = client.get("/google/oauth/callback" + query, follow_redirects=True)
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "nothing was connected" in text
+    assert "<script>alert(1)" not in text
     assert _connection(user) is None
 
 
