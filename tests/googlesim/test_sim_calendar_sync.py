@@ -1,5 +1,6 @@
 """events.list: paging, sync tokens, and the query filters."""
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -123,6 +124,41 @@ def test_parameters_forbidden_with_sync_token_are_400(cal, param):
     with pytest.raises(HttpError) as exc:
         cal.events().list(calendarId="primary", syncToken=sync, **param).execute()
     assert exc.value.resp.status == 400
+    err = json.loads(exc.value.content)["error"]
+    assert err["code"] == 400 and err["errors"][0]["reason"] == "invalid"
+    assert "details" not in err
+    # the same parameter without the sync token is fine
+    assert "items" in cal.events().list(calendarId="primary", **param).execute()
+
+
+def test_parameters_allowed_with_sync_token(cal, timed):
+    _, sync, _ = list_all(cal)
+    cal.events().insert(calendarId="primary", body=dict(timed(T0), id="permit01")).execute()
+    for extra in ({"showDeleted": True}, {"singleEvents": True}, {"maxResults": 1},
+                  {"timeZone": "Europe/Berlin"}):
+        got = cal.events().list(calendarId="primary", syncToken=sync, **extra).execute()
+        assert [e["id"] for e in got["items"]] == ["permit01"]
+        assert got["nextSyncToken"] and "nextPageToken" not in got
+
+
+def test_max_results_bounds(ctl, cal, timed, gsim):
+    for bad in (0, -1):
+        with pytest.raises(HttpError) as exc:
+            cal.events().list(calendarId="primary", maxResults=bad).execute()
+        assert reason(exc) == (400, "invalidParameter")
+    ops = gsim.app.config["EVENTS"]
+    with gsim.store.tx():  # bulk seed straight into the store: this test is about the cap
+        c = gsim.store.calendars[USER]
+        for i in range(2501):
+            ops.insert(c, dict(timed(T0 + timedelta(minutes=i))), USER)
+    capped = cal.events().list(calendarId="primary", maxResults=3000).execute()
+    assert len(capped["items"]) == 2500
+    assert capped["nextPageToken"] and "nextSyncToken" not in capped
+    rest = cal.events().list(calendarId="primary", maxResults=3000,
+                             pageToken=capped["nextPageToken"]).execute()
+    assert len(rest["items"]) == 1 and rest["nextSyncToken"] and "nextPageToken" not in rest
+    one = cal.events().list(calendarId="primary", maxResults=1).execute()
+    assert len(one["items"]) == 1 and one["nextPageToken"]
 
 
 def test_time_window_filters_bound_end_and_start_exclusively(cal, timed):
@@ -167,6 +203,50 @@ def test_q_extended_property_and_ical_uid_filters(cal, timed):
     assert ids(privateExtendedProperty=["src=crm", "crmId=7"]) == ["filter01"]
     assert ids(privateExtendedProperty="crmId=9") == []
     assert ids(iCalUID="filter02@google.com") == ["filter02"]
+
+
+def test_updated_min_excludes_older_changes(cal, ctl, timed):
+    seed(cal, timed, 3)
+    time.sleep(0.01)
+    mark = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+    assert cal.events().list(calendarId="primary", updatedMin=mark).execute()["items"] == []
+    ctl.patch_event(USER, "primary", "seed0001", {"summary": "touched"})
+    got = cal.events().list(calendarId="primary", updatedMin=mark).execute()["items"]
+    assert [(e["id"], e["summary"]) for e in got] == [("seed0001", "touched")]
+
+
+def test_q_searches_location_and_organizer_and_needs_every_word(cal, timed):
+    cal.events().insert(calendarId="primary", body=dict(
+        timed(T0), id="place001", summary="Visit", location="Hamburg Office")).execute()
+    cal.events().import_(calendarId="primary", body=dict(
+        timed(T0), iCalUID="ext@example.org", summary="Invite",
+        organizer={"email": "zed@partner.example", "displayName": "Zed"})).execute()
+
+    def ids(q):
+        return [e["id"] for e in cal.events().list(calendarId="primary", q=q)
+                .execute()["items"]]
+
+    assert ids("hamburg") == ["place001"]
+    assert ids("hamburg berlin") == []
+    assert len(ids("partner.example")) == 1 and ids("partner.example") != ["place001"]
+    assert ids("nothing-like-this") == []
+
+
+def test_ical_uid_and_private_property_filters_see_deleted_only_with_show_deleted(cal, timed):
+    cal.events().insert(calendarId="primary", body=dict(
+        timed(T0), id="propdel1", extendedProperties={"private": {"crmId": "5"}})).execute()
+    cal.events().delete(calendarId="primary", eventId="propdel1").execute()
+    assert cal.events().list(calendarId="primary", privateExtendedProperty="crmId=5") \
+        .execute()["items"] == []
+    assert cal.events().list(calendarId="primary", iCalUID="propdel1@google.com") \
+        .execute()["items"] == []
+    got = cal.events().list(calendarId="primary", privateExtendedProperty="crmId=5",
+                            showDeleted=True).execute()["items"]
+    assert [(e["id"], e["status"]) for e in got] == [("propdel1", "cancelled")]
+    shared = cal.events().list(calendarId="primary", sharedExtendedProperty="crmId=5",
+                               showDeleted=True).execute()["items"]
+    assert shared == []  # private and shared properties are separate maps
 
 
 def test_updated_min_includes_deletions(cal, timed):

@@ -375,3 +375,154 @@ def test_authlib_flask_client_login_validates_id_token(ctl, base, use_metadata):
     assert done.status_code == 200, done.get_data(as_text=True)
     assert done.json["email"] == USER and done.json["refresh"] is True
     assert done.json["name"]
+
+
+# -- review additions: client auth, id_token signature, scopes per endpoint ------------------------
+def _code_for(base, verifier, **extra):
+    client = session_client()
+    uri, _ = client.create_authorization_url(base + "/o/oauth2/v2/auth",
+                                             code_verifier=verifier, access_type="offline",
+                                             prompt="consent", **extra)
+    return query(consent(http(), base, query(uri)))["code"]
+
+
+def test_wrong_secret_fails_in_the_form_body_and_as_http_basic(ctl, base):
+    verifier = generate_token(48)
+    code = _code_for(base, verifier)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier}
+    as_form = http().post(base + "/token", data=dict(form, client_id=CLIENT_ID,
+                                                     client_secret="wrong"))
+    as_basic = http().post(base + "/token", data=form, auth=(CLIENT_ID, "wrong"))
+    no_secret = http().post(base + "/token", data=dict(form, client_id=CLIENT_ID))
+    for r in (as_form, as_basic, no_secret):
+        assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+        assert "access_token" not in r.json()
+    # authlib with a wrong secret, both ways it can send it
+    for method in ("client_secret_basic", "client_secret_post"):
+        client = OAuth2Session(CLIENT_ID, "wrong", redirect_uri=REDIRECT_URI,
+                               token_endpoint_auth_method=method)
+        client.trust_env = False
+        with pytest.raises(Exception, match="invalid_client"):
+            client.fetch_token(base + "/token", code=_code_for(base, verifier),
+                               code_verifier=verifier)
+    # a code issued to one client can't be redeemed by another registered client
+    ctl.register_client("other-client", "other-secret", [REDIRECT_URI])
+    stolen = http().post(base + "/token", data=dict(form, code=_code_for(base, verifier)),
+                         auth=("other-client", "other-secret"))
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+
+
+def test_pkce_s256_verifier_is_checked_and_the_right_one_works(ctl, base):
+    verifier = generate_token(48)
+    form = {"grant_type": "authorization_code", "redirect_uri": REDIRECT_URI}
+    bad = http().post(base + "/token", data=dict(form, code=_code_for(base, verifier),
+                                                 code_verifier=generate_token(48)),
+                      auth=(CLIENT_ID, CLIENT_SECRET))
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
+    # sending the challenge itself instead of the verifier is wrong too
+    challenge = query(session_client().create_authorization_url(
+        base + "/o/oauth2/v2/auth", code_verifier=verifier)[0])["code_challenge"]
+    plain = http().post(base + "/token", data=dict(form, code=_code_for(base, verifier),
+                                                   code_verifier=challenge),
+                        auth=(CLIENT_ID, CLIENT_SECRET))
+    assert plain.status_code == 400 and plain.json()["error"] == "invalid_grant"
+    good = http().post(base + "/token", data=dict(form, code=_code_for(base, verifier),
+                                                  code_verifier=verifier),
+                       auth=(CLIENT_ID, CLIENT_SECRET))
+    assert good.status_code == 200 and good.json()["refresh_token"]
+
+
+def test_id_token_is_rs256_verifiable_with_the_jwks(ctl, base):
+    from joserfc import jwt
+    from joserfc.errors import BadSignatureError
+    from joserfc.jwk import KeySet
+    from joserfc.jwt import JWTClaimsRegistry
+
+    verifier = generate_token(48)
+    code = _code_for(base, verifier, nonce="n-0nce")
+    token = http().post(base + "/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier, "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET}).json()
+    keys = KeySet.import_key_set(http().get(base + "/oauth2/v3/certs").json())
+    decoded = jwt.decode(token["id_token"], keys, algorithms=["RS256"])
+    assert decoded.header["alg"] == "RS256" and decoded.header["kid"]
+    JWTClaimsRegistry(iss={"essential": True, "value": base},
+                      aud={"essential": True, "value": CLIENT_ID},
+                      nonce={"essential": True, "value": "n-0nce"},
+                      sub={"essential": True}, exp={"essential": True}).validate(
+        decoded.claims)
+    assert decoded.claims["email"] == USER and decoded.claims["email_verified"] is True
+    userinfo = http().get(base + "/v1/userinfo", headers={
+        "Authorization": "Bearer " + token["access_token"]}).json()
+    assert userinfo["sub"] == decoded.claims["sub"]
+    # a tampered payload no longer verifies
+    head, payload, sig = token["id_token"].split(".")
+    import base64
+    import json as _json
+    claims = dict(decoded.claims, email="mallory@example.com")
+    tampered = head + "." + base64.urlsafe_b64encode(
+        _json.dumps(claims).encode()).decode().rstrip("=") + "." + sig
+    with pytest.raises(BadSignatureError):
+        jwt.decode(tampered, keys, algorithms=["RS256"])
+    # no openid scope, no id_token
+    plain_code = _code_for(base, verifier, scope=CAL)
+    no_oidc = http().post(base + "/token", data={
+        "grant_type": "authorization_code", "code": plain_code, "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier}, auth=(CLIENT_ID, CLIENT_SECRET)).json()
+    assert "id_token" not in no_oidc and no_oidc["access_token"]
+
+
+def _reason(exc):
+    return exc.value.resp.status, exc.value.error_details[0]["reason"]
+
+
+def test_readonly_scope_cannot_write_anything(ctl, make_creds, calendar_for, people_for,
+                                              timed):
+    from datetime import timezone
+    t0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    full = calendar_for(make_creds())
+    ev = full.events().insert(calendarId="primary", body=dict(timed(t0), id="scope001")) \
+        .execute()
+    other = full.calendars().insert(body={"summary": "Other"}).execute()
+    ro = calendar_for(make_creds(scopes=(CAL + ".readonly",)))
+    assert ro.events().get(calendarId="primary", eventId="scope001").execute()["id"] == \
+        "scope001"
+    assert ro.calendars().get(calendarId=other["id"]).execute()["id"] == other["id"]
+    for call in (ro.events().insert(calendarId="primary", body=timed(t0)),
+                 ro.events().import_(calendarId="primary",
+                                     body=dict(timed(t0), iCalUID="x@example.org")),
+                 ro.events().patch(calendarId="primary", eventId="scope001",
+                                   body={"summary": "no"}),
+                 ro.events().update(calendarId="primary", eventId="scope001",
+                                    body=timed(t0)),
+                 ro.events().delete(calendarId="primary", eventId="scope001"),
+                 ro.events().move(calendarId="primary", eventId="scope001",
+                                  destination=other["id"]),
+                 ro.calendars().insert(body={"summary": "x"}),
+                 ro.calendars().patch(calendarId=other["id"], body={"summary": "y"}),
+                 ro.calendars().delete(calendarId=other["id"])):
+        with pytest.raises(HttpError) as exc:
+            call.execute()
+        assert _reason(exc) == (403, "insufficientPermissions")
+    assert full.events().get(calendarId="primary", eventId="scope001").execute()["etag"] \
+        == ev["etag"]  # nothing changed
+    # the contacts scope is needed for People, whatever calendar scopes there are
+    from googlesim.testing import SCOPE_CONTACTS_READONLY
+    cal_only = people_for(make_creds())
+    for call in (cal_only.people().connections().list(resourceName="people/me",
+                                                      personFields="names"),
+                 cal_only.people().createContact(body={"names": [{"givenName": "x"}]}),
+                 cal_only.contactGroups().list()):
+        with pytest.raises(HttpError) as exc:
+            call.execute()
+        assert _reason(exc) == (403, "insufficientPermissions")
+    ro_people = people_for(make_creds(scopes=(SCOPE_CONTACTS_READONLY,)))
+    with pytest.raises(HttpError) as exc:
+        ro_people.contactGroups().create(body={"contactGroup": {"name": "G"}}).execute()
+    assert _reason(exc) == (403, "insufficientPermissions")
+    contacts_only = calendar_for(make_creds(scopes=(CONTACTS,)))
+    with pytest.raises(HttpError) as exc:
+        contacts_only.calendarList().list().execute()
+    assert _reason(exc) == (403, "insufficientPermissions")

@@ -1,6 +1,7 @@
 """Recurring events: singleEvents expansion, instances, exceptions."""
 
 import pytest
+from googleapiclient.errors import HttpError
 
 from googlesim.testing import TEST_USER as USER
 
@@ -133,3 +134,73 @@ def test_unknown_instance_id_is_404(cal):
     with pytest.raises(HttpError) as exc:
         cal.events().get(calendarId="primary", eventId="series01_20300101T090000Z").execute()
     assert exc.value.resp.status == 404
+
+
+def test_daily_until_and_interval(cal):
+    series(cal, "RRULE:FREQ=DAILY;INTERVAL=3;UNTIL=20261210T235959Z",
+           start="2026-12-01T10:00:00Z", end="2026-12-01T10:30:00Z", tz="UTC")
+    assert starts(expanded(cal)) == ["2026-12-01T10:00:00+00:00", "2026-12-04T10:00:00+00:00",
+                                     "2026-12-07T10:00:00+00:00", "2026-12-10T10:00:00+00:00"]
+
+
+def test_weekly_interval_byday_count_and_utc_exdate(cal):
+    # every other week on Tuesday and Thursday, 5 times, minus the second one
+    series(cal, "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=5",
+           start="2026-12-01T10:00:00Z", end="2026-12-01T11:00:00Z", tz="UTC",
+           extra=["EXDATE:20261203T100000Z"])
+    assert [i["id"] for i in expanded(cal)] == [
+        "series01_20261201T100000Z", "series01_20261215T100000Z",
+        "series01_20261217T100000Z", "series01_20261229T100000Z"]
+
+
+def test_monthly_byday_and_yearly_until(cal):
+    # first Monday of each month, three times; a yearly series bounded by UNTIL
+    series(cal, "RRULE:FREQ=MONTHLY;BYDAY=1MO;COUNT=3", start="2026-12-07T09:00:00Z",
+           end="2026-12-07T10:00:00Z", tz="UTC")
+    series(cal, "RRULE:FREQ=YEARLY;UNTIL=20290101T000000Z", start="2026-03-01T08:00:00Z",
+           end="2026-03-01T09:00:00Z", tz="UTC", eid="annual02")
+    got = starts(expanded(cal))
+    assert got == ["2026-03-01T08:00:00+00:00", "2026-12-07T09:00:00+00:00",
+                   "2027-01-04T09:00:00+00:00", "2027-02-01T09:00:00+00:00",
+                   "2027-03-01T08:00:00+00:00", "2028-03-01T08:00:00+00:00"]
+
+
+def test_monthly_last_friday_all_day_with_several_exdates(cal):
+    cal.events().insert(calendarId="primary", body={
+        "id": "lastfri1", "summary": "Review", "start": {"date": "2026-10-30"},
+        "end": {"date": "2026-10-31"},
+        "recurrence": ["RRULE:FREQ=MONTHLY;BYDAY=-1FR;COUNT=5",
+                       "EXDATE;VALUE=DATE:20261127,20270129"]}).execute()
+    assert starts(expanded(cal)) == ["2026-10-30", "2026-12-25", "2027-02-26"]
+
+
+def test_instances_window_paging_and_original_start(cal):
+    series(cal, "RRULE:FREQ=DAILY;COUNT=6")
+    window = cal.events().instances(calendarId="primary", eventId="series01",
+                                    timeMin="2026-12-02T00:00:00Z",
+                                    timeMax="2026-12-05T00:00:00Z").execute()["items"]
+    assert [i["id"] for i in window] == ["series01_20261202T090000Z",
+                                         "series01_20261203T090000Z",
+                                         "series01_20261204T090000Z"]
+    first = cal.events().instances(calendarId="primary", eventId="series01",
+                                   maxResults=4).execute()
+    rest = cal.events().instances(calendarId="primary", eventId="series01", maxResults=4,
+                                  pageToken=first["nextPageToken"]).execute()
+    assert len(first["items"]) == 4 and len(rest["items"]) == 2
+    assert "nextPageToken" not in rest
+    one = cal.events().instances(calendarId="primary", eventId="series01",
+                                 originalStart="2026-12-03T10:00:00+01:00").execute()["items"]
+    assert [i["id"] for i in one] == ["series01_20261203T090000Z"]
+    assert one[0]["recurringEventId"] == "series01"
+    with pytest.raises(HttpError) as exc:
+        cal.events().instances(calendarId="primary", eventId="nosuch0001").execute()
+    assert exc.value.resp.status == 404
+
+
+def test_recurring_instances_respect_show_deleted_and_series_deletion(cal):
+    series(cal, "RRULE:FREQ=DAILY;COUNT=3")
+    cal.events().delete(calendarId="primary", eventId="series01").execute()
+    assert expanded(cal) == []
+    with pytest.raises(HttpError) as exc:
+        cal.events().instances(calendarId="primary", eventId="series01").execute()
+    assert exc.value.resp.status == 410
