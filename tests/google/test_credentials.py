@@ -108,3 +108,109 @@ def test_sandbox_setup_command_registers_the_client_and_saves_credentials(app, s
     assert creds.redirect_url == "http://127.0.0.1:5000/google/oauth/callback"
     registered = {c["client_id"]: c for c in sim.session.get(google_base + "/_sim/clients").json()}
     assert registered[creds.client_id]["redirect_uris"] == [creds.redirect_url]
+
+
+def _value_attributes(text):
+    import re
+
+    return re.findall(r'value="([^"]*)"', text)
+
+
+def test_secret_and_api_key_never_come_back_in_full(admin_client, sim_client, page_text,
+                                                    caplog):
+    """Not in the page, not in an input's value (also after a refused save), not in logs."""
+    caplog.set_level("DEBUG")
+    _save(admin_client)
+    pages = [page_text(admin_client.get("/admin/google")),
+             page_text(_save(admin_client, redirect_url="http://localhost/elsewhere")),
+             page_text(_save(admin_client, client_secret="another-wrong-secret"))]
+    for text in pages:
+        for secret in (SECRET, "AIza-test-key-9876", "another-wrong-secret"):
+            assert secret not in text
+            assert not any(secret in value for value in _value_attributes(text))
+    assert "must end in this portal's callback path" in pages[1]
+    assert "Stored: " + crypto.mask("AIza-test-key-9876") in pages[0]
+    for secret in (SECRET, "AIza-test-key-9876", "another-wrong-secret"):
+        assert secret not in caplog.text
+
+
+def test_a_short_secret_is_shown_as_dots_only(admin_client, sim, sim_client, page_text):
+    sim.register_client("short-client", "abcd", [REDIRECT])
+    text = page_text(_save(admin_client, client_id="short-client", client_secret="abcd",
+                           api_key="k9"))
+    assert "checked with Google and saved" in text
+    assert "abcd" not in text and "\u2022k9" not in text
+    assert "Stored: \u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022 (leave empty" in text
+
+
+def test_the_api_key_can_be_replaced_or_removed(admin_client, sim_client, page_text):
+    _save(admin_client)
+    _save(admin_client, client_secret="", api_key="AIza-second-key-5555")
+    [creds] = _stored()
+    assert crypto.decrypt(creds.api_key_encrypted) == "AIza-second-key-5555"
+    assert "Remove the stored API key" in page_text(admin_client.get("/admin/google"))
+    text = page_text(_save(admin_client, client_secret="", api_key="", remove_api_key="y"))
+    assert "checked with Google and saved" in text
+    [creds] = _stored()
+    assert creds.api_key_encrypted is None
+    assert crypto.decrypt(creds.client_secret_encrypted) == SECRET
+    assert "Remove the stored API key" not in text
+
+
+def test_the_credentials_form_requires_csrf(admin_client, sim_client):
+    response = admin_client.post("/admin/google", data={
+        "client_id": CLIENT_ID, "client_secret": SECRET, "redirect_url": REDIRECT})
+    assert response.status_code == 400
+    assert _stored() == []
+
+
+def test_sandbox_badge_only_when_google_calls_go_to_a_sandbox(app, client, make_user, login,
+                                                              googlesim_server, page_text):
+    login(client, make_user())
+    previous = app.config.get("GOOGLE_BASE_URL")
+    try:
+        app.config["GOOGLE_BASE_URL"] = None
+        assert "sandbox Google" not in page_text(client.get("/profile"))
+        app.config["GOOGLE_BASE_URL"] = googlesim_server.base_url
+        assert "sandbox Google" in page_text(client.get("/profile"))
+    finally:
+        app.config["GOOGLE_BASE_URL"] = previous
+
+
+def test_real_google_endpoints_when_no_sandbox_is_set(app, client, make_user, login, sim_client):
+    """With GOOGLE_BASE_URL unset, Authorize and Connect goes to accounts.google.com."""
+    from portal.google import services
+
+    with app.test_request_context():
+        services.save_credentials(client_id=CLIENT_ID, client_secret=SECRET,
+                                  redirect_url=REDIRECT)
+    db.session.commit()
+    login(client, make_user())
+    previous = app.config.get("GOOGLE_BASE_URL")
+    app.config["GOOGLE_BASE_URL"] = None
+    try:
+        response = client.post_form("/google/connect", page="/profile/external-accounts")
+    finally:
+        app.config["GOOGLE_BASE_URL"] = previous
+    assert response.headers["Location"].startswith(
+        "https://accounts.google.com/o/oauth2/v2/auth?")
+
+
+def test_unreadable_stored_secret_is_explained_not_a_crash(app, client, make_user, login,
+                                                           sim_client, page_text):
+    from portal.google import services
+
+    with app.test_request_context():
+        services.save_credentials(client_id=CLIENT_ID, client_secret=SECRET,
+                                  redirect_url=REDIRECT)
+    db.session.commit()
+    previous = app.config["ENCRYPTION_KEY"]
+    app.config["ENCRYPTION_KEY"] = "a-different-key"
+    try:
+        login(client, make_user())
+        response = client.post_form("/google/connect", page="/profile/external-accounts",
+                                    follow_redirects=True)
+    finally:
+        app.config["ENCRYPTION_KEY"] = previous
+    assert response.status_code == 200
+    assert "ask an admin to enter it again" in page_text(response)

@@ -180,3 +180,129 @@ def test_call_google_marks_needs_reauth_on_403_insufficient_permissions(connecte
         services.list_calendars(connected)
     db.session.commit()
     assert _conn(connected).status == "needs_reauth"
+
+
+def test_token_close_to_expiry_is_refreshed_before_it_expires(connected, sim):
+    """google-auth refreshes a few minutes early; the new token is written back."""
+    conn = _conn(connected)
+    old_access = crypto.decrypt(conn.access_token_encrypted)
+    conn.token_expires_at = utcnow() + timedelta(seconds=90)  # still valid, but not for long
+    db.session.commit()
+    services.list_calendars(connected)
+    db.session.commit()
+    conn = _conn(connected)
+    new_access = crypto.decrypt(conn.access_token_encrypted)
+    assert new_access != old_access
+    assert conn.token_expires_at > utcnow() + timedelta(minutes=50)
+    # the stored token is the one Google now accepts
+    response = requests.get(sim.base_url + "/calendar/v3/users/me/calendarList",
+                            headers={"Authorization": f"Bearer {new_access}"})
+    assert response.status_code == 200
+
+
+def test_a_revoked_grant_stops_that_users_sync_only(app, client, connected, sim, make_user,
+                                                    login, connect, make_activity):
+    """The sync layer refuses to run for a user waiting for a reconnect; others go on."""
+    from portal.sync.runner import run_mapping
+
+    def meeting_mapping(user, email, subject):
+        activity = make_activity(user, subject=subject)
+        mapping = CalendarMapping(user_id=user.id, activity_type_id=activity.activity_type_id,
+                                  calendar_id=email, calendar_summary=email)
+        db.session.add(mapping)
+        db.session.commit()
+        return mapping
+
+    meeting = meeting_mapping(connected, EMAIL, "My meeting")
+    other = make_user()
+    with app.app_context():
+        other_client = app.test_client()
+        login(other_client, other)
+        connect(other_client, "other.person@example.com")
+    other_mapping = meeting_mapping(other, "other.person@example.com", "Other's meeting")
+    sim.revoke_grants(EMAIL)
+    run = run_mapping(meeting.id)
+    assert run.status == "needs_reauth"
+    assert _conn(connected).status == "needs_reauth"
+    assert sim.events(EMAIL, EMAIL) == []
+    assert run_mapping(meeting.id).status == "needs_reauth"  # stays stopped
+    assert run_mapping(other_mapping.id).status == "succeeded"
+    assert [e["summary"] for e in sim.events("other.person@example.com",
+                                            "other.person@example.com")] == ["Other's meeting"]
+
+
+def test_the_banners_reconnect_button_starts_the_consent_flow(client, connected, sim,
+                                                               google_base, page_text):
+    services.mark_needs_reauth(connected, "test")
+    db.session.commit()
+    # post the banner's own form (its CSRF token) from an unrelated page
+    response = client.post_form("/google/connect", page="/profile")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(google_base + "/o/oauth2/v2/auth?")
+    assert "login_hint=sam.g%40example.com" in location
+
+
+def _synced_meeting(client, user, make_activity, sync):
+    """Map Meeting to the primary calendar and export one activity: one EventLink."""
+    from portal.sync.models import EventLink
+
+    activity = make_activity(user, subject="Quarterly review")
+    mapping = CalendarMapping(user_id=user.id, activity_type_id=activity.activity_type_id,
+                              calendar_id=EMAIL, calendar_summary=EMAIL)
+    db.session.add(mapping)
+    db.session.commit()
+    assert sync(mapping).status == "succeeded"
+    assert db.session.scalars(db.select(EventLink).filter_by(user_id=user.id)).all()
+    return mapping
+
+
+def _links(user):
+    from portal.sync.models import EventLink
+
+    db.session.expire_all()
+    return db.session.scalars(db.select(EventLink).filter_by(user_id=user.id)).all()
+
+
+def test_disconnect_keeping_links_then_reconnecting_the_same_account_duplicates_nothing(
+        client, connected, connect, sim, make_activity, sync):
+    mapping = _synced_meeting(client, connected, make_activity, sync)
+    client.post_form("/google/disconnect", {"links": "keep"})
+    assert len(_links(connected)) == 1
+    assert sim.grants(EMAIL) == []
+    connect(client, EMAIL)
+    db.session.expire_all()
+    assert sync(db.session.get(CalendarMapping, mapping.id)).status == "succeeded"
+    live = [e for e in sim.events(EMAIL, EMAIL) if e["status"] != "cancelled"]
+    assert [e["summary"] for e in live] == ["Quarterly review"]
+
+
+def test_disconnect_forgetting_links_deletes_them(client, connected, sim, make_activity, sync,
+                                                  page_text):
+    _synced_meeting(client, connected, make_activity, sync)
+    response = client.post_form("/google/disconnect", {"links": "forget"}, follow_redirects=True)
+    assert "access was revoked at Google" in page_text(response)
+    assert _links(connected) == []
+    assert sim.grants(EMAIL) == []
+    # the events themselves stay in Google
+    assert [e["summary"] for e in sim.events(EMAIL, EMAIL)] == ["Quarterly review"]
+
+
+@pytest.mark.parametrize("choice", ["keep", "forget"])
+def test_a_different_google_account_never_gets_the_old_accounts_links_or_calendars(
+        client, connected, connect, sim, make_activity, sync, choice):
+    mapping = _synced_meeting(client, connected, make_activity, sync)
+    client.post_form("/google/disconnect", {"links": choice})
+    connect(client, "other.account@example.com")
+    assert _links(connected) == []
+    mapping = db.session.get(CalendarMapping, mapping.id)
+    assert mapping.calendar_id is None and mapping.sync_token is None
+    assert not services.synced_mappings(connected)
+
+
+def test_disconnect_requires_csrf_and_a_choice(client, connected, page_text):
+    assert client.post("/google/disconnect", data={"links": "forget"}).status_code == 400
+    assert _conn(connected).status == "connected"
+    text = page_text(client.post_form("/google/disconnect", {"links": "bogus"}))
+    assert "Not a valid choice" in text
+    assert _conn(connected).status == "connected"
