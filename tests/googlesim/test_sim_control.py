@@ -93,6 +93,25 @@ def test_control_api_is_loopback_only(ctl, gsim):
     assert remote.status_code == 403
     assert remote.json["error"]["code"] == 403
     assert [a["email"] for a in ctl.accounts()] == ["kept@example.com"]
+    web = gsim.app.test_client()
+    for method, path, body in (("GET", "/_sim/stats", None), ("GET", "/_sim/accounts", None),
+                               ("POST", "/_sim/faults", {"status": 500}),
+                               ("POST", "/_sim/clients", {"client_id": "x",
+                                                          "client_secret": "y",
+                                                          "redirect_uris": []}),
+                               ("POST", "/_sim/tokens", {"email": "kept@example.com",
+                                                         "client_id": TEST_CLIENT_ID,
+                                                         "scopes": [SCOPE_CALENDAR]})):
+        r = web.open(path, method=method, json=body,
+                     environ_overrides={"REMOTE_ADDR": "192.168.7.7"})
+        assert r.status_code == 403, path
+    assert ctl.stats()["total"] == 0
+    assert requests.get(ctl.base_url + "/_sim/faults").json() == []
+    assert all(c["client_id"] != "x" for c in requests.get(ctl.base_url +
+                                                           "/_sim/clients").json())
+    # Google's own paths stay open to other machines (the portal may run elsewhere)
+    assert web.get("/.well-known/openid-configuration",
+                   environ_overrides={"REMOTE_ADDR": "192.168.7.7"}).status_code == 200
 
 
 def test_bad_fault_and_client_specs_are_400(ctl):
@@ -272,3 +291,232 @@ def test_python_m_googlesim_serves_on_the_given_port(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+# -- the control API contract, exactly as issue 2 words it (plain HTTP, JSON in and out) -------
+def _raw():
+    s = requests.Session()
+    s.trust_env = False
+    return s
+
+
+def test_fault_contract_null_method_and_path_mean_any_request(ctl, cal, people, base):
+    s = _raw()
+    r = s.post(base + "/_sim/faults", json={"method": None, "path": None, "status": 429,
+                                            "reason": "rateLimitExceeded", "count": 3})
+    assert r.status_code in (200, 201) and r.headers["Content-Type"] == "application/json"
+    with pytest.raises(HttpError) as exc:
+        cal.calendarList().list().execute()
+    assert reason(exc) == (429, "rateLimitExceeded")
+    with pytest.raises(HttpError) as exc:
+        people.people().createContact(body={"names": [{"givenName": "X"}]}).execute()
+    assert reason(exc) == (429, "rateLimitExceeded")
+    assert s.post(base + "/token", data={"grant_type": "refresh_token"}).status_code == 429
+    assert cal.calendarList().list().execute()["items"]  # count used up
+    assert s.get(base + "/_sim/faults").json() == []
+
+
+@pytest.mark.parametrize("status, why, retried", [
+    (403, "userRateLimitExceeded", True), (403, "quotaExceeded", False),
+    (500, None, True), (503, None, True)])
+def test_status_faults_and_the_clients_retry_policy(ctl, cal, base, status, why, retried):
+    spec = {"method": "GET", "path": "/calendar/v3/users/me/calendarList", "status": status,
+            "count": 1}
+    if why:
+        spec["reason"] = why
+    assert _raw().post(base + "/_sim/faults", json=spec).status_code in (200, 201)
+    req = cal.calendarList().list()
+    req._sleep = lambda seconds: None
+    if retried:  # googleapiclient's num_retries gets through what Google says to retry
+        assert req.execute(num_retries=2)["items"]
+        assert ctl.stats()["requests"]["GET /calendar/v3/users/me/calendarList"] == 2
+    else:
+        with pytest.raises(HttpError) as exc:
+            req.execute(num_retries=2)
+        assert reason(exc) == (403, "quotaExceeded")
+        assert ctl.stats()["requests"]["GET /calendar/v3/users/me/calendarList"] == 1
+
+
+def test_drop_and_delay_faults_given_as_raw_json(ctl, base):
+    s = _raw()
+    token = ctl.issue_tokens(USER, TEST_CLIENT_ID, [SCOPE_CALENDAR])["access_token"]
+    headers = {"Authorization": "Bearer " + token}
+    url = base + "/calendar/v3/users/me/calendarList"
+    s.post(base + "/_sim/faults", json={"method": "GET", "path": "/calendar/v3/", "drop": True,
+                                        "count": 1})
+    with pytest.raises(requests.ConnectionError):
+        s.get(url, headers=headers)
+    assert s.get(url, headers=headers).status_code == 200
+    s.post(base + "/_sim/faults", json={"method": None, "path": None, "delay_ms": 250})
+    started = time.monotonic()
+    assert s.get(url, headers=headers).status_code == 200
+    assert time.monotonic() - started >= 0.25
+    started = time.monotonic()
+    s.get(url, headers=headers)
+    assert time.monotonic() - started < 0.25  # count defaults to 1
+    # delay plus status: a slow failure
+    s.post(base + "/_sim/faults", json={"path": "/calendar/v3/", "delay_ms": 100,
+                                        "status": 503})
+    started = time.monotonic()
+    assert s.get(url, headers=headers).status_code == 503
+    assert time.monotonic() - started >= 0.1
+
+
+def test_bad_fault_specs_are_400_and_arm_nothing(ctl, base):
+    s = _raw()
+    for spec in ({"method": 5, "status": 500}, {"path": ["/x"], "status": 500},
+                 {"delay_ms": "soon"}, {"delay_ms": -1}, {"status": "500"},
+                 {"status": 500, "count": "2"}, {"status": True}, {"reason": 5, "status": 403}):
+        r = s.post(base + "/_sim/faults", json=spec)
+        assert r.status_code == 400, spec
+        assert r.json()["error"]["code"] == 400
+    assert s.get(base + "/_sim/faults").json() == []
+
+
+def test_expire_contract_access_tokens_only_leaves_sync_tokens(ctl, cal, base, timed):
+    s = _raw()
+    sync = cal.events().list(calendarId="primary").execute()["nextSyncToken"]
+    token = ctl.issue_tokens(USER, TEST_CLIENT_ID, [SCOPE_CALENDAR])["access_token"]
+    r = s.post(base + "/_sim/expire", json={"access_tokens": True})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    raw = s.get(base + "/calendar/v3/calendars/primary/events",
+                headers={"Authorization": "Bearer " + token}, params={"syncToken": sync})
+    assert raw.status_code == 401 and raw.json()["error"]["errors"][0]["reason"] == "authError"
+    # the google-auth client refreshes and its sync token still works
+    assert cal.events().list(calendarId="primary", syncToken=sync).execute()["items"] == []
+    s.post(base + "/_sim/expire", json={"sync_tokens": True})
+    with pytest.raises(HttpError) as exc:
+        cal.events().list(calendarId="primary", syncToken=sync).execute()
+    assert reason(exc) == (410, "fullSyncRequired")
+
+
+def test_stats_contract_counts_every_google_request_by_template(ctl, cal, people, base, timed):
+    s = _raw()
+    assert s.post(base + "/_sim/stats/reset").status_code == 200
+    p = people.people().createContact(body={"names": [{"givenName": "S"}]}).execute()
+    people.people().updateContact(resourceName=p["resourceName"], updatePersonFields="names",
+                                  body={"etag": p["etag"], "names": [{"givenName": "T"}]}) \
+        .execute()
+    cal.events().list(calendarId="primary").execute()
+    s.get(base + "/.well-known/openid-configuration")
+    s.get(base + "/no/such/path")
+    stats = s.get(base + "/_sim/stats").json()
+    assert stats["requests"] == {
+        "POST /v1/people:createContact": 1,
+        "PATCH /v1/people/{personId}:updateContact": 1,
+        "GET /calendar/v3/calendars/{calendarId}/events": 1,
+        "GET /.well-known/openid-configuration": 1,
+        "GET /no/such/path": 1}
+    assert stats["total"] == 5  # control API calls never count
+
+
+def test_contract_routes_answer_json(ctl, base):
+    s = _raw()
+    assert s.post(base + "/_sim/clients", json={
+        "client_id": "c2", "client_secret": "s2", "redirect_uris": ["http://127.0.0.1/cb"]}) \
+        .status_code in (200, 201)
+    assert any(c["client_id"] == "c2" for c in s.get(base + "/_sim/clients").json())
+    r = s.post(base + "/_sim/reset")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    assert s.get(base + "/_sim/clients").json() == []
+    assert s.get(base + "/_sim/stats").json() == {"total": 0, "requests": {},
+                                                   "batch_parts": 0, "batch_requests": {}}
+
+
+def test_persistence_of_calendar_and_people_through_the_real_clients(tmp_path, timed):
+    from googleapiclient.discovery import build
+    from google.oauth2.credentials import Credentials
+    from googlesim.testing import SCOPE_CONTACTS
+    from .conftest import authorized_http
+
+    path = str(tmp_path / "sim.sqlite")
+    scopes = [SCOPE_CALENDAR, SCOPE_CONTACTS]
+
+    def services(base, tokens, expired=False):
+        creds = Credentials(None if expired else tokens["access_token"],
+                            refresh_token=tokens["refresh_token"], token_uri=base + "/token",
+                            client_id=TEST_CLIENT_ID, client_secret=TEST_CLIENT_SECRET,
+                            scopes=scopes)
+        http = authorized_http(creds)
+        return (build("calendar", "v3", http=http, static_discovery=True,
+                      client_options={"api_endpoint": base + "/calendar/v3/"}),
+                build("people", "v1", http=http, static_discovery=True,
+                      client_options={"api_endpoint": base + "/"}))
+
+    with start_sim(data=path) as first:
+        ctl = SimControl(first.base_url)
+        ctl.register_client(TEST_CLIENT_ID, TEST_CLIENT_SECRET, [TEST_REDIRECT_URI])
+        tokens = ctl.issue_tokens(USER, TEST_CLIENT_ID, scopes)
+        cal, people = services(first.base_url, tokens)
+        other = cal.calendars().insert(body={"summary": "CRM"}).execute()
+        ev = cal.events().insert(calendarId=other["id"], body=dict(
+            timed(T0), id="persist1", extendedProperties={"private": {"crmId": "1"}})).execute()
+        sync = cal.events().list(calendarId=other["id"]).execute()["nextSyncToken"]
+        person = people.people().createContact(body={"names": [{"givenName": "Kept"}]}) \
+            .execute()
+        group = people.contactGroups().create(body={"contactGroup": {"name": "Keepers"}}) \
+            .execute()
+        people.contactGroups().members().modify(
+            resourceName=group["resourceName"],
+            body={"resourceNamesToAdd": [person["resourceName"]]}).execute()
+        psync = people.people().connections().list(
+            resourceName="people/me", personFields="names",
+            requestSyncToken=True).execute()["nextSyncToken"]
+        kid = _raw().get(first.base_url + "/oauth2/v3/certs").json()["keys"][0]["kid"]
+    with start_sim(data=path) as second:
+        # the old access token is still valid until it expires, as at Google
+        cal, people = services(second.base_url, tokens)
+        assert cal.events().get(calendarId=other["id"], eventId="persist1").execute() == ev
+        assert cal.events().list(calendarId=other["id"], syncToken=sync).execute()["items"] \
+            == []
+        got = people.contactGroups().get(resourceName=group["resourceName"],
+                                         maxMembers=5).execute()
+        assert got["memberResourceNames"] == [person["resourceName"]]
+        people.people().deleteContact(resourceName=person["resourceName"]).execute()
+        cal.events().patch(calendarId=other["id"], eventId="persist1",
+                           body={"summary": "after restart"}).execute()
+        assert _raw().get(second.base_url + "/oauth2/v3/certs").json()["keys"][0]["kid"] == kid
+    with start_sim(data=path) as third:
+        cal, people = services(third.base_url, tokens, expired=True)  # refresh works too
+        changed = cal.events().list(calendarId=other["id"], syncToken=sync).execute()["items"]
+        assert [(e["id"], e["summary"]) for e in changed] == [("persist1", "after restart")]
+        assert changed[0]["etag"] != ev["etag"]
+        pchanges = people.people().connections().list(
+            resourceName="people/me", personFields="names", syncToken=psync).execute()
+        assert [(c["resourceName"], c["metadata"]["deleted"])
+                for c in pchanges["connections"]] == [(person["resourceName"], True)]
+
+
+def test_watch_notifies_only_for_its_calendar_and_on_every_kind_of_change(ctl, cal, timed,
+                                                                           receiver,
+                                                                           make_creds,
+                                                                           calendar_for):
+    address, got = receiver
+    other = cal.calendars().insert(body={"summary": "Watched"}).execute()
+    ro = calendar_for(make_creds(scopes=(SCOPE_CALENDAR + ".readonly",)))
+    channel = ro.events().watch(calendarId=other["id"], body={  # read scope may watch
+        "id": "chan-3", "type": "web_hook", "address": address}).execute()
+    headers, _ = got.get(timeout=5)
+    assert headers["X-Goog-Resource-State"] == "sync"
+    assert other["id"] in headers["X-Goog-Resource-URI"]
+    cal.events().insert(calendarId="primary", body=timed(T0)).execute()  # not watched
+    with pytest.raises(queue.Empty):
+        got.get(timeout=0.4)
+    ev = cal.events().insert(calendarId=other["id"], body=timed(T0)).execute()
+    assert got.get(timeout=5)[0]["X-Goog-Resource-State"] == "exists"
+    cal.events().patch(calendarId=other["id"], eventId=ev["id"], body={"summary": "p"}) \
+        .execute()
+    assert got.get(timeout=5)[0]["X-Goog-Resource-State"] == "exists"
+    ctl.delete_event(USER, other["id"], ev["id"])  # the owner deletes it in Google
+    headers, body = got.get(timeout=5)
+    assert headers["X-Goog-Resource-State"] == "exists" and body == b""
+    assert headers["X-Goog-Channel-ID"] == "chan-3"
+    assert headers["X-Goog-Resource-ID"] == channel["resourceId"]
+    # another account can't stop this channel
+    ctl.create_account("eve@example.com")
+    eve = calendar_for(make_creds(email="eve@example.com"))
+    with pytest.raises(HttpError) as exc:
+        eve.channels().stop(body={"id": "chan-3", "resourceId": channel["resourceId"]}) \
+            .execute()
+    assert exc.value.resp.status == 404
+    assert [c["id"] for c in ctl.channels()] == ["chan-3"]

@@ -176,3 +176,76 @@ def test_people_me_profile(ctl, people):
     me = people.people().get(resourceName="people/me", personFields="names,emailAddresses") \
         .execute()
     assert me["emailAddresses"][0]["value"] == USER
+
+
+def test_people_bad_input_is_400_in_the_envelope_never_a_crash(ctl, people, make_creds, base):
+    import requests
+    from googlesim.testing import SCOPE_CONTACTS
+    p = make(people, "Typed")
+    for body in ({"names": [{"givenName": 5}]}, {"names": "Ada"}, {"names": [5]},
+                 {"emailAddresses": [{"value": ["a@b.c"]}]}, {"etag": 5, "names": []},
+                 {"memberships": [{"contactGroupMembership": 5}]},
+                 {"memberships": [{"contactGroupMembership": {}}]}):
+        with pytest.raises(HttpError) as exc:
+            people.people().createContact(body=body).execute()
+        assert exc.value.resp.status == 400, body
+        assert json.loads(exc.value.content)["error"]["code"] == 400
+    for body in ({"etag": p["etag"], "names": [{"familyName": {"x": 1}}]},
+                 {"metadata": 5}, {"metadata": {"sources": "x"}}):
+        with pytest.raises(HttpError) as exc:
+            people.people().updateContact(resourceName=p["resourceName"],
+                                          updatePersonFields="names", body=body).execute()
+        assert exc.value.resp.status == 400, body
+    s = requests.Session()
+    s.trust_env = False
+    headers = {"Authorization": "Bearer " + make_creds(scopes=(SCOPE_CONTACTS,)).token,
+               "Content-Type": "application/json"}
+    for url in ("/v1/people:createContact", "/v1/contactGroups"):
+        r = s.post(base + url, data="{not json", headers=headers)
+        assert r.status_code == 400
+        assert r.json()["error"]["errors"][0]["reason"] == "parseError"
+    for bad in (-1, 1001):
+        with pytest.raises(HttpError) as exc:
+            people.people().connections().list(resourceName="people/me", personFields="names",
+                                               pageSize=bad).execute()
+        assert exc.value.resp.status == 400
+    with pytest.raises(HttpError) as exc:  # personFields is required on get too
+        people.people().get(resourceName=p["resourceName"]).execute()
+    assert exc.value.resp.status == 400 and "personFields" in str(exc.value)
+    # nothing above changed the contact
+    assert people.people().get(resourceName=p["resourceName"], personFields="names") \
+        .execute()["etag"] == p["etag"]
+
+
+def test_unknown_sync_token_is_expired_sync_token(ctl, people):
+    with pytest.raises(HttpError) as exc:
+        people.people().connections().list(resourceName="people/me", personFields="names",
+                                           syncToken="not-a-token").execute()
+    assert exc.value.resp.status == 400
+    assert exc.value.error_details[0]["reason"] == "EXPIRED_SYNC_TOKEN"
+
+
+def test_update_contact_memberships_and_owner_side_group_changes_reach_sync(ctl, people):
+    a = make(people, "Member")
+    group = people.contactGroups().create(body={"contactGroup": {"name": "VIP"}}).execute()
+    _, last = all_connections(people, personFields="names,memberships", requestSyncToken=True)
+    updated = people.people().updateContact(
+        resourceName=a["resourceName"], updatePersonFields="memberships",
+        personFields="memberships",
+        body={"etag": a["etag"], "memberships": [
+            {"contactGroupMembership": {"contactGroupResourceName": "contactGroups/myContacts"}},
+            {"contactGroupMembership": {"contactGroupResourceName": group["resourceName"]}}]}) \
+        .execute()
+    ids = {m["contactGroupMembership"]["contactGroupId"] for m in updated["memberships"]}
+    assert ids == {"myContacts", group["resourceName"].split("/")[1]}
+    got = people.contactGroups().get(resourceName=group["resourceName"], maxMembers=5).execute()
+    assert got["memberResourceNames"] == [a["resourceName"]]
+    changes, _ = all_connections(people, personFields="memberships",
+                                 syncToken=last["nextSyncToken"])
+    assert [c["resourceName"] for c in changes] == [a["resourceName"]]
+    with pytest.raises(HttpError) as exc:  # an unknown group
+        people.people().updateContact(
+            resourceName=a["resourceName"], updatePersonFields="memberships",
+            body={"etag": updated["etag"], "memberships": [
+                {"contactGroupMembership": {"contactGroupId": "nosuchgroup"}}]}).execute()
+    assert exc.value.resp.status in (400, 404)
