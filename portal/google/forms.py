@@ -36,9 +36,18 @@ PERIOD_LABELS = {15: "Every 15 minutes", 30: "Every 30 minutes", 60: "Every hour
                  240: "Every 4 hours", 1440: "Daily"}
 
 
+def _minutes(value):
+    """Coerce a posted period; garbage becomes None, which the choices then refuse with
+    "Not a valid choice" (``int`` would give "could not coerce")."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class SyncSettingsForm(FlaskForm):
     auto_sync = BooleanField("Synchronize calendar automatically")
-    period_minutes = SelectField("How often", coerce=int, default=60,
+    period_minutes = SelectField("How often", coerce=_minutes, default=60,
                                  choices=[(p, PERIOD_LABELS[p]) for p in SYNC_PERIODS])
     sync_from = DateField("Synchronize from", validators=[Optional()],
                           description="Nothing older than this day is exported or imported. "

@@ -209,3 +209,114 @@ def test_owner_can_reset_a_mapping(client, user, activity_types):
     db.session.commit()
     client.post_form(f"/google/mappings/{mapping.id}/reset", page="/google/sync")
     assert _mappings()["Meeting"].sync_token is None
+
+
+def test_period_choices_are_exactly_creatios(client, user, page_text):
+    import re
+
+    text = page_text(client.get("/google/sync"))
+    select = text[text.index('id="period_minutes"'):]
+    select = select[:select.index("</select>")]
+    assert re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]+)<', select) == [
+        ("15", "Every 15 minutes"), ("30", "Every 30 minutes"), ("60", "Every hour"),
+        ("240", "Every 4 hours"), ("1440", "Daily")]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"period_minutes": "abc"}, "Not a valid choice"),
+    ({"period_minutes": "60", "sync_from": "2026-13-45"}, "Not a valid date value"),
+    ({"period_minutes": "60", "sync_from": "yesterday"}, "Not a valid date value"),
+])
+def test_bad_sync_settings_are_explained_and_not_saved(client, user, page_text, data, message):
+    response = client.post_form("/google/sync", {**data, "save_settings": "Save sync settings"})
+    assert response.status_code == 200
+    assert message in page_text(response)
+    assert db.session.scalars(db.select(GoogleSyncSettings)).first() is None
+
+
+def test_sync_settings_and_reset_require_csrf(client, user, activity_types):
+    assert client.post("/google/sync", data={
+        "auto_sync": "y", "period_minutes": "15", "save_settings": "1"}).status_code == 400
+    assert db.session.scalars(db.select(GoogleSyncSettings)).first() is None
+    client.post_form("/google/sync", _form(activity_types, {"Meeting": {"calendar": EMAIL}}))
+    mapping = _mappings()["Meeting"]
+    mapping.sync_token = "tok"
+    db.session.commit()
+    assert client.post(f"/google/mappings/{mapping.id}/reset").status_code == 400
+    assert _mappings()["Meeting"].sync_token == "tok"
+
+
+def test_page_shows_status_and_last_successful_sync(client, user, page_text):
+    from datetime import datetime, timezone
+
+    from portal.google import services
+
+    services.record_sync_success(user, datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc))
+    db.session.commit()
+    text = page_text(client.get("/google/sync"))
+    status = text[text.index('data-testid="connection-status"'):][:300]
+    assert "Connected" in status and EMAIL in status
+    last = text[text.index('data-testid="last-sync"'):][:120]
+    assert "Wed 04 Mar 2026 09:30" in last
+    services.mark_needs_reauth(user, "test")
+    db.session.commit()
+    text = page_text(client.get("/google/sync"))
+    assert "Needs reauthorization" in text[text.index('data-testid="connection-status"'):][:300]
+
+
+def test_moving_a_type_to_not_synchronized_also_asks(client, user, activity_types, page_text):
+    client.post_form("/google/sync", _form(activity_types, {"Meeting": {"calendar": EMAIL}}))
+    text = page_text(client.post_form("/google/sync", _form(activity_types)))
+    assert "Delete them from that calendar" in text
+    assert _mappings()["Meeting"].calendar_id == EMAIL
+    client.post_form("/google/sync", _form(activity_types, {"Meeting": {"old": "leave"}}))
+    meeting = _mappings()["Meeting"]
+    assert meeting.calendar_id is None and meeting.retired_action == "leave"
+    assert not meeting.is_synced
+
+
+@pytest.mark.parametrize("calendar", ["someone-else@example.com", "x" * 3000])
+def test_a_calendar_not_in_the_users_list_is_refused(client, user, activity_types, page_text,
+                                                     calendar):
+    response = client.post_form("/google/sync", _form(activity_types, {
+        "Meeting": {"calendar": calendar}}))
+    assert response.status_code == 200
+    assert "Not a valid choice" in page_text(response)
+    assert _mappings() == {}
+
+
+def test_every_route_with_another_users_ids(app, client, user, make_user, login,
+                                            activity_types, page_text, sim):
+    """The intruder tries the owner's mapping id on every route that takes one, and every
+    page that shows connection data: 404 or only their own (empty) data."""
+    client.post_form("/google/sync", _form(activity_types, {"Meeting": {"calendar": EMAIL}}))
+    client.post_form("/google/sync", {"auto_sync": "y", "period_minutes": "15",
+                                      "save_settings": "1"})
+    mine = _mappings()["Meeting"]
+    mine.sync_token = "mine"
+    db.session.commit()
+    intruder = make_user()
+    with app.app_context():
+        other = app.test_client()
+        login(other, intruder)
+        for mapping_id in (mine.id, 2**40, 0):
+            assert other.post_form(f"/google/mappings/{mapping_id}/reset",
+                                   page="/google/sync").status_code == 404
+            assert other.post_form("/sync/now", {"mapping_id": str(mapping_id)},
+                                   page="/google/sync").status_code in (302, 404)
+        assert other.post_form("/sync/now", {"mapping_id": str(mine.id)},
+                               page="/google/sync").status_code == 404
+        # the intruder's own settings and mapping forms change only the intruder's rows
+        other.post_form("/google/sync", {"period_minutes": "1440", "save_settings": "1"})
+        text = page_text(other.get("/google/sync"))
+        assert EMAIL not in text and "Google calendar for Meeting" not in text
+        assert "Connect your Google account first" in text
+        other.post_form("/google/sync", _form(activity_types, {"Meeting": {"calendar": EMAIL}}))
+        assert other.get("/google/disconnect", follow_redirects=True).status_code == 200
+    mapping = _mappings(user.id)["Meeting"]
+    assert mapping.sync_token == "mine" and mapping.calendar_id == EMAIL
+    assert _mappings(intruder.id) == {}
+    settings = {s.user_id: s for s in db.session.scalars(db.select(GoogleSyncSettings))}
+    assert settings[user.id].period_minutes == 15 and settings[user.id].auto_sync
+    assert settings[intruder.id].period_minutes == 1440
+    assert sim.grants(EMAIL) != []  # nobody revoked my grant
