@@ -57,6 +57,15 @@ def test_batch_over_50_parts_is_refused(ctl, cal, base, timed):
     assert exc.value.resp.status == 400
 
 
+def test_batch_of_exactly_50_parts_is_answered_part_by_part(ctl, cal, base, timed):
+    out = run_batch(base, [cal.events().insert(calendarId="primary",
+                                               body=dict(timed(T0), id=f"part{i:03d}0"))
+                           for i in range(50)])
+    assert [r["id"] for r, e in out] == [f"part{i:03d}0" for i in range(50)]
+    assert all(e is None for r, e in out)
+    assert ctl.stats()["batch_parts"] == 50
+
+
 def test_batch_parts_each_need_a_valid_token(ctl, cal, base, make_creds, calendar_for):
     from googlesim.testing import SCOPE_CONTACTS
     weak = calendar_for(make_creds(scopes=(SCOPE_CONTACTS,)))

@@ -93,7 +93,12 @@ def test_all_day_dates_kept_with_exclusive_end(cal):
 def test_generated_ids_are_base32hex_and_client_ids_are_validated(cal, timed):
     ev = cal.events().insert(calendarId="primary", body=timed(T0)).execute()
     assert set(ev["id"]) <= set("0123456789abcdefghijklmnopqrstuv") and len(ev["id"]) >= 5
-    for bad in ("abc", "UPPERCASE1", "has-dash1", "wxyz12345"):
+    longest = cal.events().insert(calendarId="primary",
+                                  body=dict(timed(T0), id="a" * 1024)).execute()
+    assert longest["id"] == "a" * 1024
+    assert cal.events().insert(calendarId="primary", body=dict(timed(T0), id="v0a9z"[:4] +
+                                                               "v")).execute()["id"] == "v0a9v"
+    for bad in ("abc", "abcd", "UPPERCASE1", "has-dash1", "wxyz12345", "b" * 1025):
         with pytest.raises(HttpError) as exc:
             cal.events().insert(calendarId="primary", body=dict(timed(T0), id=bad)).execute()
         assert error_of(exc) == (400, "invalid")
