@@ -189,6 +189,14 @@ class LinkSnapshot:
     owner: str = OWNER_CRM
     state: str = LINK_ACTIVE
     recurring_event_id: str = ""
+    #: Google's attendee objects as last seen (dicts): their answers, names and flags are
+    #: kept when the CRM patches the event
+    google_attendees: tuple = field(default=(), compare=False, hash=False)
+    #: Google's own recurrence lines as last seen; None when unknown (never recorded)
+    google_recurrence: tuple | None = None
+    #: EXDATE lines the import added to the activity for Google's exceptions (moved, edited
+    #: or cancelled instances); never sent back, Google already has those exceptions
+    google_exdates: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -228,6 +236,9 @@ class Action:
     owner: str | None = None
     #: for ADD_EXCEPTION: the EXDATE line to add
     exdate: str | None = None
+    #: for CREATE_ACTIVITY/UPDATE_ACTIVITY of a series: the EXDATE lines derived from
+    #: Google's exceptions (the runner remembers them on the link)
+    exdates: tuple = ()
     #: for CONFLICT: {"crm": {...}, "google": {...}, "rule": ..., "winner": ...}
     conflict: dict | None = None
     reason: str = ""
@@ -285,18 +296,33 @@ def recurrence_lines(text_or_lines):
 
 # -- CRM -> Google fields -------------------------------------------------------------------------
 
-def _attendees_payload(activity):
+def _attendees_payload(activity, known=()):
+    """Attendee objects for the event: the activity's people, each merged with what Google
+    last had for the same email (``known``), so a patch never resets someone's answer,
+    display name or optional flag; the organizer's own entry Google keeps is kept too."""
+    known_by_email = {}
+    for item in known or ():
+        if isinstance(item, dict) and item.get("email"):
+            known_by_email.setdefault(item["email"].strip().lower(), item)
     seen = set()
     out = []
     organizer = (activity.organizer_email or "").lower()
+    if organizer in known_by_email:
+        mine = {k: v for k, v in known_by_email[organizer].items() if k != "self"}
+        mine["email"] = organizer
+        out.append(mine)
+        seen.add(organizer)
     for attendee in tuple(activity.attendees) + tuple(activity.external_attendees):
         email = (attendee.email or "").strip().lower()
         # The organizer is the calendar owner, not an invitee of their own meeting.
         if not email or email in seen or email == organizer:
             continue
         seen.add(email)
-        item = {"email": email, "responseStatus": attendee.response_status or "needsAction"}
-        if attendee.display_name:
+        item = {k: v for k, v in known_by_email.get(email, {}).items() if k != "self"}
+        item["email"] = email
+        if not item.get("responseStatus"):
+            item["responseStatus"] = attendee.response_status or "needsAction"
+        if attendee.display_name and not item.get("displayName"):
             item["displayName"] = attendee.display_name
         out.append(item)
     return out
@@ -324,13 +350,16 @@ def event_when(activity):
             {"dateTime": rfc3339(end), "timeZone": tz_name})
 
 
-def event_body(activity, event_id=None):
+def event_body(activity, event_id=None, known_attendees=(), derived_exdates=()):
     """The Google event resource for an activity (used for insert and as a full patch).
 
-    Every mapped field is always present, so a patch overwrites Google's copy completely
-    (Google replaces arrays such as attendees and recurrence whole).
+    Every mapped field is present, so a patch overwrites Google's copy completely (Google
+    replaces arrays such as attendees and recurrence whole). ``known_attendees``: Google's
+    attendee objects as last seen (merged by email, see :func:`_attendees_payload`);
+    ``derived_exdates``: EXDATE lines that mirror Google's own exceptions, left out.
     """
     start, end = event_when(activity)
+    derived = set(derived_exdates or ())
     body = {
         "summary": activity.subject or "",
         "description": activity.description or "",
@@ -338,13 +367,14 @@ def event_body(activity, event_id=None):
         "status": "cancelled" if activity.status == STATUS_NOT_HELD else "confirmed",
         "start": start,
         "end": end,
-        "attendees": _attendees_payload(activity),
+        "attendees": _attendees_payload(activity, known_attendees),
         "reminders": {"useDefault": False, "overrides": (
             [{"method": "popup", "minutes": int(activity.reminder_minutes)}]
             if activity.reminder_minutes is not None else [])},
         "visibility": activity.visibility if activity.visibility in (
             "default", "public", "private") else "default",
-        "recurrence": list(recurrence_lines(activity.recurrence)),
+        "recurrence": [line for line in recurrence_lines(activity.recurrence)
+                       if line not in derived],
         "extendedProperties": {"private": {PROP_ACTIVITY_UID: str(activity.uid),
                                            PROP_MARKER: MARKER_VALUE}},
     }
@@ -356,6 +386,36 @@ def event_body(activity, event_id=None):
     if event_id:
         body["id"] = event_id
     return body
+
+
+def patch_body(activity, link, current=None):
+    """The body of a patch of ``link``'s event: :func:`event_body` with Google's attendee
+    objects kept (from ``current``, Google's fresh copy, else what the link remembers), and
+    without ``recurrence`` when the series' own rule lines equal Google's: patching
+    recurrence can drop Google's exceptions (moved instances), so it is sent only when the
+    CRM really changed the rule."""
+    if current is not None:
+        known_attendees = current.get("attendees") or ()
+        known_recurrence = recurrence_lines(current.get("recurrence") or ())
+    else:
+        known_attendees = link.google_attendees
+        known_recurrence = link.google_recurrence
+    body = event_body(activity, known_attendees=known_attendees,
+                      derived_exdates=link.google_exdates)
+    if known_recurrence is not None \
+            and sorted(body["recurrence"]) == sorted(recurrence_lines(known_recurrence)):
+        del body["recurrence"]
+    return body
+
+
+def remembered_state(resource, exdates=()):
+    """What a link keeps of Google's event (see :class:`LinkSnapshot`): attendee objects,
+    recurrence lines and the EXDATEs derived from its exceptions; JSON-ready."""
+    resource = resource or {}
+    return {"attendees": [dict(a) for a in resource.get("attendees") or ()
+                          if isinstance(a, dict)],
+            "recurrence": list(recurrence_lines(resource.get("recurrence") or ())),
+            "exdates": list(dict.fromkeys(exdates))}
 
 
 # -- Google -> CRM fields -------------------------------------------------------------------------
@@ -416,8 +476,10 @@ MAPPED_FIELDS = ("subject", "description", "location", "status", "all_day", "sta
                  "visibility")
 
 
-def activity_as_fields(activity):
-    """The mapped fields of an activity snapshot, comparable with :func:`activity_fields`."""
+def activity_as_fields(activity, derived_exdates=()):
+    """The mapped fields of an activity snapshot, comparable with :func:`activity_fields`
+    (``derived_exdates``: the EXDATEs that mirror Google's exceptions, left out)."""
+    derived = set(derived_exdates or ())
     return {
         "subject": activity.subject, "description": activity.description,
         "location": activity.location, "status": activity.status,
@@ -426,7 +488,8 @@ def activity_as_fields(activity):
         "end_at": None if activity.all_day else activity.end_at,
         "start_date": activity.start_date if activity.all_day else None,
         "end_date": activity.end_date if activity.all_day else None,
-        "recurrence": "\n".join(recurrence_lines(activity.recurrence)),
+        "recurrence": "\n".join(line for line in recurrence_lines(activity.recurrence)
+                                if line not in derived),
         "reminder_minutes": activity.reminder_minutes, "visibility": activity.visibility,
         "attendees": tuple(sorted(a.email.lower() for a in tuple(activity.attendees)
                                   + tuple(activity.external_attendees)
@@ -535,12 +598,14 @@ def plan_export(mapping, activities, links):
             actions.append(Action(INSERT_EVENT, activity_id=activity.id,
                                   activity_uid=activity.uid, link_id=link.id,
                                   event_id=link.event_id,
-                                  body=event_body(activity, link.event_id),
+                                  body=event_body(activity, link.event_id,
+                                                  known_attendees=link.google_attendees,
+                                                  derived_exdates=link.google_exdates),
                                   reason="edited again after deletion in Google"))
             continue
         actions.append(Action(PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid,
                               link_id=link.id, event_id=link.event_id,
-                              body=event_body(activity), if_match=link.etag or None,
+                              body=patch_body(activity, link), if_match=link.etag or None,
                               reason="changed in CRM"))
     for activity in activities:
         if activity.id in linked_ids:
@@ -563,6 +628,8 @@ def plan_export(mapping, activities, links):
 # -- import ---------------------------------------------------------------------------------------
 
 def _exdate_line(event, default_time_zone):
+    """The EXDATE line that removes an exception's original slot from its series: a date
+    for an all-day series, local time with TZID for a zoned one, UTC with Z otherwise."""
     original = event.resource.get("originalStartTime") or {}
     if original.get("date"):
         return "EXDATE;VALUE=DATE:" + original["date"].replace("-", "")
@@ -570,10 +637,21 @@ def _exdate_line(event, default_time_zone):
     if when is None:
         return None
     tz_name = original.get("timeZone") or default_time_zone or "UTC"
-    local = when.astimezone(_zone(tz_name))
-    if tz_name == "UTC":
-        return "EXDATE:" + local.strftime("%Y%m%dT%H%M%SZ")
-    return f"EXDATE;TZID={tz_name}:" + local.strftime("%Y%m%dT%H%M%S")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz_name, tz = "UTC", ZoneInfo("UTC")
+    if tz_name in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):
+        return "EXDATE:" + when.strftime("%Y%m%dT%H%M%SZ")
+    return f"EXDATE;TZID={tz_name}:" + when.astimezone(tz).strftime("%Y%m%dT%H%M%S")
+
+
+def _with_exdates(fields, lines):
+    """``fields`` with EXDATE ``lines`` appended to its recurrence (each once)."""
+    current = list(recurrence_lines(fields.get("recurrence") or ""))
+    current += [line for line in lines if line not in current]
+    fields["recurrence"] = "\n".join(current)
+    return fields
 
 
 def _event_starts_before(event, sync_from, default_time_zone):
@@ -623,6 +701,9 @@ def plan_import(mapping, events, links, activities, full_sync=False, other_links
     tz_name = mapping.time_zone
     seen_ids = set()
     claimed = set()  # activities already linked by an earlier event of this listing
+    series_in_listing = {ev.id: ev for ev in events if not ev.recurring_event_id}
+    exceptions = _exceptions_by_series(events, series_in_listing, link_by_event,
+                                       activity_by_id, tz_name)
 
     for event in events:
         seen_ids.add(event.id)
@@ -631,7 +712,8 @@ def plan_import(mapping, events, links, activities, full_sync=False, other_links
             continue  # our own write echoed back, or unchanged
         if event.cancelled:
             actions.extend(_plan_cancelled(mapping, event, link, activity_by_id,
-                                           link_by_event, tz_name))
+                                           link_by_event, tz_name,
+                                           series_ids=series_in_listing))
             continue
         if link is None:
             actions.extend(_plan_new_event(mapping, event, activity_by_uid, link_by_ical,
@@ -659,20 +741,71 @@ def plan_import(mapping, events, links, activities, full_sync=False, other_links
             gone = EventSnapshot(id=link.event_id, status="cancelled")
             actions.extend(_plan_cancelled(mapping, gone, link, activity_by_id, link_by_event,
                                            tz_name, reason="missing from a full listing"))
+    actions.extend(_plan_exceptions(exceptions, actions, series_in_listing, link_by_event,
+                                    activity_by_id))
     return actions
 
 
+def _exceptions_by_series(events, series_in_listing, link_by_event, activity_by_id, tz_name):
+    """{series event id: [EXDATE lines]} for every exception (moved, edited or cancelled
+    instance) in the listing, each in its series' zone."""
+    out = {}
+    for event in events:
+        series_id = event.recurring_event_id
+        if not series_id:
+            continue
+        zone = None
+        series = series_in_listing.get(series_id)
+        if series is not None:
+            zone = (series.resource.get("start") or {}).get("timeZone")
+        if zone is None:
+            link = link_by_event.get(series_id)
+            activity = activity_by_id.get(link.activity_id) if link is not None else None
+            zone = activity.time_zone if activity is not None else None
+        line = _exdate_line(event, zone or tz_name)
+        if line and line not in out.get(series_id, ()):
+            out.setdefault(series_id, []).append(line)
+    return out
+
+
+def _plan_exceptions(exceptions, actions, series_in_listing, link_by_event, activity_by_id):
+    """Give each series an EXDATE for its exceptions' original slots, so a moved or edited
+    instance (its own activity) is not shown a second time in the series, and a cancelled
+    one is not shown at all. A series created or updated by this plan gets them in its
+    fields; an already linked one gets ADD_EXCEPTION actions."""
+    out = []
+    writing = {a.event_id: a for a in actions
+               if a.kind in (CREATE_ACTIVITY, UPDATE_ACTIVITY) and a.fields is not None
+               and a.event is not None and not a.event.recurring_event_id}
+    for series_id, lines in exceptions.items():
+        series = series_in_listing.get(series_id)
+        if series is not None and series.cancelled:
+            continue  # the whole series is gone
+        action = writing.get(series_id)
+        if action is not None:
+            _with_exdates(action.fields, lines)
+            action.exdates = tuple(dict.fromkeys(tuple(action.exdates) + tuple(lines)))
+            continue
+        link = link_by_event.get(series_id)
+        if link is None or link.state != LINK_ACTIVE or link.activity_id is None:
+            continue
+        activity = activity_by_id.get(link.activity_id)
+        if activity is None or activity.held:
+            continue
+        for line in lines:
+            if line not in link.google_exdates:
+                out.append(Action(ADD_EXCEPTION, activity_id=activity.id, link_id=link.id,
+                                  event_id=series_id, exdate=line,
+                                  reason="instance moved, edited or cancelled in Google"))
+    return out
+
+
 def _plan_cancelled(mapping, event, link, activity_by_id, link_by_event, tz_name,
-                    reason="deleted in Google"):
+                    reason="deleted in Google", series_ids=()):
     if link is None:
-        if event.recurring_event_id:
-            series = link_by_event.get(event.recurring_event_id)
-            if series is not None and series.activity_id is not None:
-                exdate = _exdate_line(event, tz_name)
-                if exdate:
-                    return [Action(ADD_EXCEPTION, activity_id=series.activity_id,
-                                   link_id=series.id, event_id=event.id, event=event,
-                                   exdate=exdate, reason="instance cancelled in Google")]
+        if event.recurring_event_id and (event.recurring_event_id in link_by_event
+                                         or event.recurring_event_id in series_ids):
+            return []  # a cancelled instance: an EXDATE on its series (_plan_exceptions)
         return [Action(SKIP, event_id=event.id, reason="deleted event never synced")]
     activity = activity_by_id.get(link.activity_id)
     if link.state == LINK_DETACHED:
@@ -691,7 +824,9 @@ def _plan_cancelled(mapping, event, link, activity_by_id, link_by_event, tz_name
 
 def _plan_new_event(mapping, event, activity_by_uid, link_by_ical, claimed, tz_name):
     own_uid = event.activity_uid
-    if own_uid is not None and own_uid in activity_by_uid:
+    # An instance of our own series carries the series' back-reference: it is not the
+    # series' event, but a moved or edited occurrence that becomes its own activity.
+    if own_uid is not None and own_uid in activity_by_uid and not event.recurring_event_id:
         # Our own export whose link was never written (crash between Google's answer and
         # the commit): relink instead of importing a copy.
         activity = activity_by_uid[own_uid]
@@ -716,6 +851,8 @@ def _plan_new_event(mapping, event, activity_by_uid, link_by_ical, claimed, tz_n
 
 def _plan_changed_event(mapping, event, link, activity, tz_name):
     fields = activity_fields(event, tz_name)
+    if link.google_exdates and event.resource.get("recurrence"):
+        _with_exdates(fields, link.google_exdates)
     if activity.held:
         return [Action(SKIP, activity_id=activity.id, event_id=event.id, event=event,
                        reason="held activities are no longer updated")]
@@ -724,7 +861,7 @@ def _plan_changed_event(mapping, event, link, activity, tz_name):
         return [Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
                        event_id=event.id, event=event, fields=fields,
                        reason="changed in Google")]
-    crm_side = activity_as_fields(activity)
+    crm_side = activity_as_fields(activity, link.google_exdates)
     google_side = comparable_event_fields(event, tz_name)
     if all(crm_side[key] == google_side[key] for key in crm_side):
         # Both changed to the same thing: just record that they agree.
@@ -748,8 +885,8 @@ def _plan_changed_event(mapping, event, link, activity, tz_name):
                                reason="conflict on a Google-owned activity: Google wins")]
     return [record, Action(PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid,
                            link_id=link.id, event_id=event.id, event=event,
-                           body=event_body(activity), if_match=event.etag or None,
-                           reason="conflict: CRM wins")]
+                           body=patch_body(activity, link, current=event.resource),
+                           if_match=event.etag or None, reason="conflict: CRM wins")]
 
 
 def with_fields(activity, fields):

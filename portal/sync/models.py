@@ -67,6 +67,11 @@ class EventLink(db.Model):
     html_link: Mapped[str] = mapped_column(db.String(2048), default="")
     #: for a moved or edited instance: the series' event id
     recurring_event_id: Mapped[str] = mapped_column(db.String(1024), default="")
+    #: what the link remembers of Google's copy, as JSON: ``attendees`` (Google's attendee
+    #: objects, so a CRM patch keeps their answers), ``recurrence`` (Google's own lines, so
+    #: a patch leaves an unchanged rule alone) and ``exdates`` (EXDATEs the import added to
+    #: the series for Google's exceptions, never sent back)
+    event_state: Mapped[str | None] = mapped_column(db.Text)
     #: the last error Google gave for this event (a 400 is logged here and skipped)
     last_error: Mapped[str | None] = mapped_column(db.Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -114,11 +114,31 @@ def snapshot(activity, externals=()):
         modified_at=activity.modified_at)
 
 
+def _event_state(link):
+    """The link's remembered Google state (attendees, recurrence, derived EXDATEs)."""
+    if not link.event_state:
+        return None
+    try:
+        state = json.loads(link.event_state)
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _state_json(resource, exdates=()):
+    return json.dumps(e.remembered_state(resource, exdates), ensure_ascii=False)
+
+
 def link_snapshot(link, existing_ids=None):
     activity_id = link.activity_id
     if existing_ids is not None and activity_id is not None and activity_id not in existing_ids:
         activity_id = None  # deleted without the FK's SET NULL (e.g. SQLite): a tombstone
+    state = _event_state(link) or {}
+    recurrence = state.get("recurrence")
     return e.LinkSnapshot(
+        google_attendees=tuple(a for a in state.get("attendees") or () if isinstance(a, dict)),
+        google_recurrence=tuple(recurrence) if isinstance(recurrence, list) else None,
+        google_exdates=tuple(state.get("exdates") or ()),
         id=link.id, mapping_id=link.mapping_id, activity_id=activity_id,
         event_id=link.event_id, calendar_id=link.calendar_id, ical_uid=link.ical_uid or "",
         etag=link.etag or "", updated=link.google_updated_at,
@@ -331,9 +351,10 @@ class Runner:
                           event_id=action.event_id, owner=OWNER_CRM, state=LINK_ACTIVE,
                           synced_version=activity.version if activity is not None else None,
                           etag="", ical_uid="", html_link="", recurring_event_id="",
-                          google_updated_at=None, synced_at=utcnow(), last_error=None)
+                          event_state=None, google_updated_at=None, synced_at=utcnow(),
+                          last_error=None)
             if event:
-                values.update(etag=event.get("etag") or "",
+                values.update(etag=event.get("etag") or "", event_state=_state_json(event),
                               google_updated_at=e.parse_rfc3339(event.get("updated")),
                               ical_uid=event.get("iCalUID") or "",
                               html_link=event.get("htmlLink") or "",
@@ -350,9 +371,15 @@ class Runner:
         self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
 
     @staticmethod
-    def remember_event(link, event):
+    def remember_event(link, event, exdates=()):
+        """Store what the link needs of Google's copy of the event: etag, updated, ids and
+        the state :func:`link_snapshot` reads back (attendee objects, recurrence, and the
+        EXDATEs derived from its exceptions: those remembered plus ``exdates``)."""
         if not event:
             return
+        previous = (_event_state(link) or {}).get("exdates") or []
+        keep = list(previous) + list(exdates) if event.get("recurrence") else []
+        link.event_state = _state_json(event, keep)
         link.etag = event.get("etag") or ""
         link.google_updated_at = e.parse_rfc3339(event.get("updated"))
         link.ical_uid = event.get("iCalUID") or link.ical_uid or ""
@@ -540,7 +567,7 @@ class Runner:
             link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
                              activity_id=new.id, calendar_id=self.mapping.calendar_id,
                              event_id=event.id, owner=OWNER_GOOGLE, synced_version=new.version)
-            self.remember_event(link, event.resource)
+            self.remember_event(link, event.resource, action.exdates)
             db.session.add(link)
             self.counts.created += 1
             self.log(kind, action.reason, new.id, event.id, new.subject)
@@ -553,7 +580,7 @@ class Runner:
             self._set_externals(activity, unknown)
             db.session.flush()
             link.synced_version = activity.version
-            self.remember_event(link, event.resource)
+            self.remember_event(link, event.resource, action.exdates)
             self.counts.updated += 1
             self.log(kind, action.reason, activity.id, action.event_id, activity.subject)
         elif kind == e.DELETE_ACTIVITY:
@@ -598,14 +625,22 @@ class Runner:
         elif kind == e.ADD_EXCEPTION:
             if activity is None:
                 return
+            if link is not None:
+                # Remembered as Google's own exception: never sent back to Google.
+                state = _event_state(link) or e.remembered_state({})
+                if action.exdate not in state.get("exdates", []):
+                    state.setdefault("exdates", []).append(action.exdate)
+                    link.event_state = json.dumps(state, ensure_ascii=False)
             lines = list(e.recurrence_lines(activity.recurrence or ""))
-            if action.exdate not in lines:
-                lines.append(action.exdate)
-                crm_activities.save_activity(activity, source=crm_activities.SOURCE_GOOGLE,
-                                             recurrence="\n".join(lines))
-                db.session.flush()
-                if link is not None and link.synced_version is not None:
-                    link.synced_version = activity.version
+            if action.exdate in lines:
+                return
+            lines.append(action.exdate)
+            was_synced = link is not None and link.synced_version == activity.version
+            crm_activities.save_activity(activity, source=crm_activities.SOURCE_GOOGLE,
+                                         recurrence="\n".join(lines))
+            db.session.flush()
+            if was_synced:
+                link.synced_version = activity.version
             self.counts.updated += 1
             self.log(kind, action.reason, activity.id, action.event_id, activity.subject)
 

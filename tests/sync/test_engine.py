@@ -487,8 +487,12 @@ def test_moved_instance_becomes_its_own_linked_activity():
     series = activity(recurrence=("RRULE:FREQ=DAILY;COUNT=5",))
     moved = google_event("series1_20300306T090000Z", recurringEventId="series1",
                          originalStartTime={"dateTime": "2030-03-06T10:00:00+01:00"})
-    [action] = e.plan_import(mapping(), [moved], [link(series, event_id="series1")], [series])
-    assert action.kind == e.CREATE_ACTIVITY and "instance" in action.reason
+    create, exception = e.plan_import(mapping(), [moved], [link(series, event_id="series1")],
+                                      [series])
+    assert create.kind == e.CREATE_ACTIVITY and "instance" in create.reason
+    # ... and its original slot leaves the series, so the CRM does not show it twice
+    assert exception.kind == e.ADD_EXCEPTION and exception.activity_id == series.id
+    assert exception.exdate == "EXDATE;TZID=Europe/Berlin:20300306T100000"
 
 
 def test_recurring_series_imports_as_one_recurring_activity():
