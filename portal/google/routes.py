@@ -66,6 +66,8 @@ def admin_credentials():
     if request.method == "GET":
         form.client_id.data = creds.client_id if creds else ""
         form.redirect_url.data = creds.redirect_url if creds else services.default_redirect_url()
+    if creds is not None:
+        form.client_secret.description = "Leave empty to keep the stored secret."
     general_error = None
     if form.validate_on_submit():
         try:

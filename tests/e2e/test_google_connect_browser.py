@@ -62,3 +62,42 @@ def test_admin_configures_user_connects_and_maps_meeting(page, make_user, browse
     expect(page.get_by_label("Import Meeting from Google")).to_be_checked()
     expect(page.get_by_test_id("connection-status")).to_contain_text(GOOGLE_EMAIL)
     assert "CRM Meetings" in [c["summary"] for c in google_sim.calendars(GOOGLE_EMAIL)]
+
+
+def test_sync_settings_fit_a_phone_screen(_browser, make_user, browser_login, activity_types,
+                                          google_sim, live_server, app):
+    """On a phone the mapping rows stack: every switch is reachable without sideways
+    scrolling, and the new-calendar name appears only when a new calendar is chosen."""
+    from portal.extensions import db
+    from portal.google import services
+
+    with app.test_request_context():
+        services.save_credentials(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                  redirect_url=live_server + "/google/oauth/callback")
+    db.session.commit()
+    google_sim.create_account(GOOGLE_EMAIL)
+    google_sim.create_calendar(GOOGLE_EMAIL, "Sales calls with customers and partners abroad")
+    context = _browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_login(page, make_user(name="Pia Phone"))
+        page.goto("/profile/external-accounts")
+        page.get_by_role("button", name="Authorize and Connect").click()
+        page.get_by_label("Google account").fill(GOOGLE_EMAIL)
+        page.get_by_role("button", name="Allow").click()
+        expect(page.get_by_text(f"Connected to Google as {GOOGLE_EMAIL}")).to_be_visible()
+        for path in ("/google/sync", "/profile/external-accounts", "/google/disconnect"):
+            page.goto(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.goto("/google/sync")
+        import_task = page.get_by_label("Import Task from Google")
+        import_task.scroll_into_view_if_needed()
+        expect(import_task).to_be_in_viewport()
+        new_name = page.get_by_label("New calendar name for Meeting")
+        expect(new_name).to_be_hidden()
+        page.get_by_label("Google calendar for Meeting").select_option(
+            label="Create a new calendar named ...")
+        expect(new_name).to_be_visible()
+    finally:
+        context.close()

@@ -140,7 +140,8 @@ def test_a_short_secret_is_shown_as_dots_only(admin_client, sim, sim_client, pag
                            api_key="k9"))
     assert "checked with Google and saved" in text
     assert "abcd" not in text and "\u2022k9" not in text
-    assert "Stored: \u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022 (leave empty" in text
+    assert 'placeholder="Stored: \u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022"' in text
+    assert "Leave empty to keep the stored secret." in text
 
 
 def test_the_api_key_can_be_replaced_or_removed(admin_client, sim_client, page_text):
