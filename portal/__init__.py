@@ -15,6 +15,9 @@ def create_app(config=None):
     app = Flask(__name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
                 template_folder=os.path.join(ROOT, "templates"),
                 static_folder=os.path.join(ROOT, "static"))
+    from portal.core.converters import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if config:

@@ -90,3 +90,10 @@ def test_google_credentials_are_never_built_with_from_authorized_user_info():
         tree = ast.parse(pathlib.Path(ROOT, relpath).read_text())
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.Attribute)
                     and n.attr == "from_authorized_user_info"], relpath
+
+
+@pytest.mark.parametrize("path", ["/activities/99999999999999999999999",
+                                  "/sync/runs/99999999999999999999999",
+                                  "/admin/users/2147483648"])
+def test_ids_no_row_can_have_are_a_plain_404(admin_client, path):
+    assert admin_client.get(path).status_code == 404
