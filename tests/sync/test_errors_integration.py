@@ -1,0 +1,155 @@
+"""How runs meet Google's errors (googlesim faults, the real client, RQ and Redis):
+reconnect-needed stops the run, rate limits / 5xx / dropped connections are retried, and one
+event Google rejects is logged on the run and on the activity and skipped."""
+import pytest
+
+from portal.crm import activities as crm
+from portal.crm.models import Activity
+from portal.extensions import db
+from portal.google import services as google_services
+from portal.sync.engine import google_event_id
+from portal.sync.models import EventLink
+
+
+def live(events):
+    return [e for e in events if e.get("status") != "cancelled"]
+
+
+def events_path(user):
+    return f"/calendar/v3/calendars/{user.email}/events"
+
+
+@pytest.fixture
+def no_waiting(monkeypatch):
+    from portal.google import calendar_events as ce
+
+    waits = []
+    monkeypatch.setattr(ce.Backoff, "wait", lambda self, attempt: waits.append(attempt))
+    return waits
+
+
+@pytest.mark.parametrize("where,fault", [
+    # a 401 that survives google-auth's own refresh-and-retry (it refreshes up to twice)
+    ("list", dict(method="GET", status=401, reason="authError", count=3)),
+    ("batch", dict(method="POST", path="/batch/calendar/v3", status=403,
+                   reason="insufficientPermissions", count=1)),
+])
+def test_reconnect_needed_stops_the_run_and_tells_the_user(connect_user, make_activity, sim,
+                                                           sync, where, fault):
+    ann, mapping = connect_user()
+    for n in range(3):
+        make_activity(ann, subject=f"Meeting {n}")
+    if where == "list":
+        fault = dict(fault, path=events_path(ann))
+    sim.fault(**fault)
+    run = sync(mapping)
+    assert run.status == "needs_reauth"
+    assert "reconnect" in run.message.lower()
+    assert google_services.get_connection(ann).status == "needs_reauth"
+    assert live(sim.events(ann.email, ann.email)) == []
+    assert db.session.scalars(db.select(EventLink)).all() == []
+    # the next runs do not call Google at all until the user reconnects
+    sim.clear_faults()
+    sim.stats_reset()
+    assert sync(mapping).status == "needs_reauth"
+    assert sum(sim.stats()["requests"].values()) == 0
+
+
+@pytest.mark.parametrize("fault", [
+    dict(method="GET", status=403, reason="rateLimitExceeded", count=1),
+    dict(method="GET", status=403, reason="userRateLimitExceeded", count=2),
+    dict(method="GET", status=429, reason="rateLimitExceeded", count=1),
+    dict(method="GET", status=503, reason="backendError", count=1),
+    # httplib2 silently retries a dropped connection once: two drops reach the portal
+    dict(method="GET", drop=True, count=2),
+    dict(method="POST", status=403, reason="userRateLimitExceeded", count=1),
+])
+def test_rate_limits_server_errors_and_drops_are_retried_with_backoff(
+        connect_user, make_activity, sim, sync, no_waiting, fault):
+    ann, mapping = connect_user()
+    for n in range(3):
+        make_activity(ann, subject=f"Meeting {n}")
+    path = "/batch/calendar/v3" if fault["method"] == "POST" else events_path(ann)
+    sim.fault(path=path, **fault)
+    run = sync(mapping)
+    assert run.status == "succeeded" and run.created == 3 and run.errors == 0
+    assert len(live(sim.events(ann.email, ann.email))) == 3
+    assert no_waiting, "the retry waited (backoff) first"
+
+
+def test_rate_limit_that_does_not_end_leaves_the_run_retrying(connect_user, make_activity, sim,
+                                                              sync, no_waiting):
+    ann, mapping = connect_user()
+    make_activity(ann, subject="Later")
+    sim.fault(method="GET", path=events_path(ann), status=429, reason="rateLimitExceeded",
+              count=50)
+    run = sync(mapping)
+    assert run.status == "retrying"
+    assert "will retry" in run.message
+    assert no_waiting == [0, 1, 2, 3]  # exponential attempts, then RQ takes over
+    assert google_services.get_connection(ann).status != "needs_reauth"
+
+
+def test_quota_exceeded_is_not_retried_and_fails_the_run(connect_user, make_activity, sim,
+                                                         sync, no_waiting):
+    ann, mapping = connect_user()
+    make_activity(ann, subject="Quota")
+    sim.fault(method="GET", path=events_path(ann), status=403, reason="quotaExceeded", count=1)
+    run = sync(mapping)
+    assert run.status == "failed"
+    assert no_waiting == []
+    assert google_services.get_connection(ann).status != "needs_reauth"
+
+
+def test_a_rejected_change_is_logged_on_the_run_and_the_activity_and_the_rest_goes_on(
+        connect_user, make_activity, sim, sync):
+    ann, mapping = connect_user()
+    fine = make_activity(ann, subject="Fine")
+    bad = make_activity(ann, subject="Bad")
+    sync(mapping)
+    crm.save_activity(fine, actor=ann, subject="Fine, edited")
+    crm.save_activity(bad, actor=ann, subject="Bad, edited")
+    db.session.commit()
+    bad_id = google_event_id(bad.uid)
+    sim.fault(method="PATCH", path=f"{events_path(ann)}/{bad_id}", status=400,
+              reason="invalid", count=1)
+    run = sync(mapping)
+    assert run.status == "succeeded"
+    assert (run.updated, run.errors) == (1, 1)
+    [entry] = [e for e in run.entries if e.action == "error"]
+    assert (entry.activity_id, entry.event_id, entry.subject) == (bad.id, bad_id, "Bad, edited")
+    assert "400" in entry.detail
+    link = db.session.scalars(db.select(EventLink).where(EventLink.activity_id == bad.id)).one()
+    assert "400" in link.last_error
+    assert sim.get_event(ann.email, ann.email, google_event_id(fine.uid))["summary"] == \
+        "Fine, edited"
+    assert sim.get_event(ann.email, ann.email, bad_id)["summary"] == "Bad"
+
+    # the next run sends it again; once Google takes it the error is gone
+    run = sync(mapping)
+    assert (run.updated, run.errors) == (1, 0)
+    assert sim.get_event(ann.email, ann.email, bad_id)["summary"] == "Bad, edited"
+    db.session.expire_all()
+    assert db.session.get(EventLink, link.id).last_error is None
+    assert db.session.get(Activity, bad.id).subject == "Bad, edited"
+
+
+def test_a_rejected_new_event_is_logged_with_its_activity(connect_user, make_activity, sim,
+                                                          sync):
+    ann, mapping = connect_user()
+    one = make_activity(ann, subject="One")
+    two = make_activity(ann, subject="Two")
+    # the first insert of the batch is rejected
+    sim.fault(method="POST", path=events_path(ann), status=400, reason="invalid", count=1)
+    run = sync(mapping)
+    assert (run.created, run.errors) == (1, 1)
+    [entry] = [e for e in run.entries if e.action == "error"]
+    assert "400" in entry.detail
+    rejected = db.session.get(Activity, entry.activity_id)
+    assert entry.subject == rejected.subject
+    [accepted] = [a for a in (one, two) if a.id != rejected.id]
+    assert [l.activity_id for l in db.session.scalars(db.select(EventLink))] == [accepted.id]
+    assert [e["summary"] for e in live(sim.events(ann.email, ann.email))] == [accepted.subject]
+    run = sync(mapping)
+    assert (run.created, run.errors) == (1, 0)
+    assert len(live(sim.events(ann.email, ann.email))) == 2
