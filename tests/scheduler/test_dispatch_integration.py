@@ -159,3 +159,48 @@ def test_cron_scheduler_enqueues_the_tick_that_a_worker_runs(app, connect_user, 
     runs = db.session.scalars(select(SyncRun).where(SyncRun.mapping_id == mapping.id)).all()
     assert sorted(r.direction for r in runs) == ["export", "import"]
     assert all(r.status == "succeeded" for r in runs)
+
+
+def test_two_dispatchers_ticking_at_once_enqueue_each_job_once(_app, connect_user):
+    import threading
+
+    ann, mapping = connect_user("ann@example.com")
+    _auto(ann)
+    _task("google_calendar_export")
+    barrier = threading.Barrier(2)
+
+    def dispatcher():
+        with _app.app_context():
+            barrier.wait()
+            dispatch.tick()
+            db.session.remove()
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _queued_directions() == [(mapping.id, "export"), (mapping.id, "import")]
+
+
+def test_clean_old_sync_runs_deletes_month_old_runs_and_their_logs(connect_user, sync,
+                                                                   make_activity):
+    from portal.sync.models import SyncRunEntry
+
+    ann, mapping = connect_user("ann@example.com")
+    make_activity(ann, subject="Logged")
+    old, recent = sync(mapping), sync(mapping)
+    old.created_at = old.started_at = old.finished_at = \
+        datetime.now(timezone.utc) - timedelta(days=31)
+    db.session.commit()
+    assert db.session.scalar(select(db.func.count(SyncRunEntry.id))
+                             .where(SyncRunEntry.run_id == old.id)) > 0
+    old_id, recent_id = old.id, recent.id
+
+    dispatch.run_claimed(_task("clean_sync_runs"))
+
+    db.session.expire_all()
+    assert db.session.get(SyncRun, old_id) is None
+    assert db.session.get(SyncRun, recent_id) is not None
+    assert db.session.scalar(select(db.func.count(SyncRunEntry.id))
+                             .where(SyncRunEntry.run_id == old_id)) == 0
