@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.core.types import utcnow
-from portal.crm.calendar_view import local_dates_of_range
+from portal.crm.calendar_view import expand_recurring, local_dates_of_range
 from portal.crm.models import PRIORITIES, STATUSES, VISIBILITIES, Activity, Contact
 from portal.extensions import db
 
@@ -31,6 +31,11 @@ activity_saved = _signals.signal("activity-saved")
 #: sent just before an activity is deleted (its links and ids are still readable):
 #: ``sender=activity, actor=User|None, source=str``
 activity_deleting = _signals.signal("activity-deleting")
+#: sent with a list of activities about to be shown (``sender=list``); listeners set display
+#: attributes on them in bulk, one query per page: ``from_google``, ``google_html_link``,
+#: ``google_synced`` and ``locked_reason`` (why nobody may change it in the CRM, or None).
+#: The Google sync connects to it, so the CRM never imports the sync.
+activities_shown = _signals.signal("activities-shown")
 
 #: the attributes save_activity accepts
 EDITABLE_FIELDS = (
@@ -65,11 +70,38 @@ def can_view(user, activity):
     return _is_participant(user, activity)
 
 
+def annotate(activities):
+    """Set the display attributes of ``activities`` (see :data:`activities_shown`) in one
+    go and return them. Activities annotated before are skipped."""
+    items = [a for a in activities if a is not None and getattr(a, "id", None) is not None
+             and "locked_reason" not in vars(a)]
+    for activity in items:
+        activity.from_google = False
+        activity.google_html_link = ""
+        activity.google_synced = False
+        activity.locked_reason = None
+    if items:
+        activities_shown.send(items)
+    return activities
+
+
+def locked_reason(activity):
+    """Why nobody, admins included, may change ``activity`` in the CRM (e.g. it was imported
+    from Google, which stays its master copy), or None."""
+    if activity is None or getattr(activity, "id", None) is None:
+        return None
+    annotate([activity])
+    return activity.locked_reason
+
+
 def can_edit(user, activity):
-    """Admins and the organizer; participants only read."""
+    """Admins and the organizer; participants only read. Nobody edits a locked activity
+    (one imported from Google: it is changed in Google and synced back)."""
     if user is None or activity is None or not getattr(user, "is_authenticated", True):
         return False
-    return user.is_admin or activity.organizer_id == user.id
+    if not (user.is_admin or activity.organizer_id == user.id):
+        return False
+    return locked_reason(activity) is None
 
 
 def involves(user):
@@ -147,6 +179,14 @@ def overlaps(start_utc, end_utc, first_date, last_date):
     return or_(timed, all_day)
 
 
+def repeats_before(end_utc, last_date):
+    """SQL condition: a recurring activity whose series starts before the range ends (its
+    occurrences are worked out in Python, see :func:`occurrences_in_range`)."""
+    return and_(Activity.recurrence.is_not(None), Activity.recurrence != "",
+                or_(and_(Activity.all_day.is_(False), Activity.start_at < end_utc),
+                    and_(Activity.all_day.is_(True), Activity.start_date <= last_date)))
+
+
 def starts_first():
     """Order by start: timed instants and all-day dates in one sequence."""
     return func.coalesce(Activity.start_at, Activity.start_date)
@@ -167,7 +207,8 @@ def activities_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None,
     first_date, last_date = local_dates_of_range(start_utc, end_utc,
                                                  zone_name or user.time_zone or "UTC")
     query = (select(Activity)
-             .where(involves(owner), overlaps(start_utc, end_utc, first_date, last_date))
+             .where(involves(owner), or_(overlaps(start_utc, end_utc, first_date, last_date),
+                                         repeats_before(end_utc, last_date)))
              .options(selectinload(Activity.participants), selectinload(Activity.activity_type))
              .order_by(starts_first(), Activity.id))
     if owner.id != user.id:
@@ -175,6 +216,16 @@ def activities_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None,
     if not include_hidden:
         query = query.where(Activity.show_in_calendar.is_(True))
     return db.session.scalars(query).all()
+
+
+def occurrences_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None):
+    """What ``owner``'s calendar shows between two UTC instants: the activities of
+    :func:`activities_in_range`, annotated (see :func:`annotate`), with every recurring one
+    replaced by its occurrences in the range (each an ``Occurrence`` of the series)."""
+    zone_name = zone_name or user.time_zone or "UTC"
+    items = annotate(activities_in_range(user, start_utc, end_utc, owner=owner,
+                                         zone_name=zone_name))
+    return expand_recurring(items, start_utc, end_utc, zone_name)
 
 
 def list_query(user, *, activity_type_id=None, status=None, start_utc=None, end_utc=None,
@@ -188,8 +239,11 @@ def list_query(user, *, activity_type_id=None, status=None, start_utc=None, end_
     if start_utc is not None or end_utc is not None:
         start_utc = start_utc or datetime(1900, 1, 1, tzinfo=timezone.utc)
         end_utc = end_utc or datetime(3000, 1, 1, tzinfo=timezone.utc)
-        query = query.where(overlaps(start_utc, end_utc, first_date or date(1900, 1, 1),
-                                     last_date or date(2999, 12, 31)))
+        last_date = last_date or date(2999, 12, 31)
+        # A series that started earlier still repeats in the range: list it too (once).
+        query = query.where(or_(overlaps(start_utc, end_utc, first_date or date(1900, 1, 1),
+                                         last_date),
+                                repeats_before(end_utc, last_date)))
     order = starts_first()
     query = query.order_by(order.desc() if descending else order.asc(),
                            Activity.id.desc() if descending else Activity.id)

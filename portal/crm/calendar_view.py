@@ -4,9 +4,12 @@ Everything here takes plain values (dates, aware datetimes, zone names and objec
 like activities) so the month/week/day layout can be tested without an app.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+
+from dateutil.rrule import rruleset, rrulestr
 
 from portal.core.timezones import local_to_utc, to_local
+from portal.core.timezones import zone as zone_of
 
 VIEWS = ("month", "week", "day")
 DEFAULT_VIEW = "week"
@@ -277,3 +280,254 @@ def build_page(view, anchor, activities, zone_name, today):
     hours = hour_rows(cells) if view != "month" else []
     return CalendarPage(view=view, anchor=anchor, today=today, days=days, cells=cells,
                         hours=hours, title=title_for(view, anchor))
+
+
+# -- recurring activities -----------------------------------------------------------------------
+#
+# ``Activity.recurrence`` holds RFC 5545 lines as Google sends them (RRULE, EXDATE, RDATE,
+# EXRULE; no DTSTART: the activity's own start is the first occurrence). Series repeat in the
+# activity's zone (``Activity.time_zone``), so "every Monday 10:00 Berlin" stays at 10:00 local
+# time across a DST change while its UTC instant moves by an hour.
+
+#: at most this many occurrences of one series are shown in one visible range
+MAX_OCCURRENCES = 500
+#: and at most this many rule steps are walked to find them (a minutely rule from years ago
+#: must not hang a page)
+MAX_RULE_STEPS = 20_000
+
+_WEEKDAYS = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat",
+             "SU": "Sun"}
+_FREQ_UNITS = {"DAILY": ("Daily", "day"), "WEEKLY": ("Weekly", "week"),
+               "MONTHLY": ("Monthly", "month"), "YEARLY": ("Yearly", "year"),
+               "HOURLY": ("Hourly", "hour"), "MINUTELY": ("Every minute", "minute"),
+               "SECONDLY": ("Every second", "second")}
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+
+
+def recurrence_lines(text):
+    """The non-empty lines of a recurrence text, upper-cased property names kept as sent."""
+    if not text:
+        return []
+    return [line.strip() for line in str(text).replace("\r", "\n").split("\n") if line.strip()]
+
+
+def is_recurring(activity):
+    return any(line.upper().startswith("RRULE") or line.upper().startswith("RDATE")
+               for line in recurrence_lines(getattr(activity, "recurrence", "")))
+
+
+def _split_property(line):
+    """``NAME;PARAM=V:VALUE`` -> (NAME, {PARAM: V}, VALUE)."""
+    head, _, value = line.partition(":")
+    name, *params = head.split(";")
+    parsed = {}
+    for param in params:
+        key, _, val = param.partition("=")
+        parsed[key.strip().upper()] = val.strip()
+    return name.strip().upper(), parsed, value.strip()
+
+
+def _parse_rule_parts(value):
+    parts = {}
+    for item in value.split(";"):
+        key, _, val = item.partition("=")
+        if key.strip():
+            parts[key.strip().upper()] = val.strip()
+    return parts
+
+
+def _parse_ical_value(text, params, tz):
+    """One DATE or DATE-TIME value as a date or an aware datetime in ``tz``; None if bad."""
+    text = text.strip()
+    try:
+        if params.get("VALUE") == "DATE" or len(text) == 8:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        naive = datetime.strptime(text[:15], "%Y%m%dT%H%M%S")
+    except (ValueError, IndexError):
+        return None
+    if text.endswith("Z"):
+        return naive.replace(tzinfo=timezone.utc).astimezone(tz)
+    if params.get("TZID"):
+        return naive.replace(tzinfo=zone_of(params["TZID"])).astimezone(tz)
+    return naive.replace(tzinfo=tz)
+
+
+def _normalised_rule(value, tz, all_day):
+    """An RRULE value dateutil accepts with our dtstart: UNTIL in UTC for timed series (with
+    an aware start), a floating date-time for all-day ones."""
+    parts = _parse_rule_parts(value)
+    until = parts.get("UNTIL")
+    if until:
+        parsed = _parse_ical_value(until, {}, tz)
+        if parsed is None:
+            parts.pop("UNTIL")
+        elif all_day:
+            day = parsed if not isinstance(parsed, datetime) else parsed.date()
+            parts["UNTIL"] = f"{day:%Y%m%d}T235959"
+        else:
+            if not isinstance(parsed, datetime):
+                parsed = datetime.combine(parsed, time(23, 59, 59), tzinfo=tz)
+            parts["UNTIL"] = parsed.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return ";".join(f"{k}={v}" for k, v in parts.items())
+
+
+def _rule_set(activity, dtstart, tz, all_day):
+    """A dateutil rruleset for ``activity`` starting at ``dtstart`` (aware for timed series,
+    naive midnight for all-day ones); None when the text holds no usable rule."""
+    rules = rruleset()
+    usable = False
+    for line in recurrence_lines(activity.recurrence):
+        name, params, value = _split_property(line)
+        if name in ("RRULE", "EXRULE"):
+            try:
+                rule = rrulestr(_normalised_rule(value, tz, all_day), dtstart=dtstart)
+            except (ValueError, TypeError):
+                continue
+            if name == "RRULE":
+                rules.rrule(rule)
+                usable = True
+            else:
+                rules.exrule(rule)
+        elif name in ("EXDATE", "RDATE"):
+            for item in value.split(","):
+                parsed = _parse_ical_value(item, params, tz)
+                if parsed is None:
+                    continue
+                if all_day:
+                    day = parsed.date() if isinstance(parsed, datetime) else parsed
+                    moment = datetime.combine(day, time.min)
+                elif isinstance(parsed, datetime):
+                    moment = parsed
+                else:
+                    # A whole-day EXDATE on a timed series: that day's occurrence.
+                    moment = datetime.combine(parsed, dtstart.timetz())
+                if name == "EXDATE":
+                    rules.exdate(moment)
+                else:
+                    rules.rdate(moment)
+                    usable = True
+    return rules if usable else None
+
+
+class Occurrence:
+    """One occurrence of a recurring activity: the series' attributes with this
+    occurrence's start and end (looks like an activity to the calendar grid)."""
+
+    recurring = True
+
+    def __init__(self, activity, start_at=None, end_at=None, start_date=None, end_date=None):
+        self.series = activity
+        self.start_at, self.end_at = start_at, end_at
+        self.start_date, self.end_date = start_date, end_date
+
+    def __getattr__(self, name):
+        return getattr(self.series, name)
+
+    def __repr__(self):
+        return f"<Occurrence of {self.series!r} at {self.start_at or self.start_date}>"
+
+
+def expand_recurring(activities, start_utc, end_utc, zone_name,
+                     limit=MAX_OCCURRENCES, max_steps=MAX_RULE_STEPS):
+    """Replace each recurring activity by its occurrences overlapping [start_utc, end_utc).
+
+    Rules are evaluated in the activity's own zone (wall-clock times kept across DST
+    changes), EXDATEs are respected, and at most ``limit`` occurrences per series are kept.
+    Other activities pass through unchanged. ``zone_name`` is the viewer's zone (for the
+    local dates all-day series are compared with).
+    """
+    first_day, last_day = local_dates_of_range(start_utc, end_utc, zone_name)
+    result = []
+    for activity in activities:
+        if not is_recurring(activity):
+            result.append(activity)
+            continue
+        tz = zone_of(activity.time_zone)
+        if activity.all_day:
+            if activity.start_date is None:
+                continue
+            length = (activity.end_date or activity.start_date) - activity.start_date
+            dtstart = datetime.combine(activity.start_date, time.min)
+        else:
+            if activity.start_at is None:
+                continue
+            length = (activity.end_at or activity.start_at) - activity.start_at
+            dtstart = activity.start_at.astimezone(tz)
+        rules = _rule_set(activity, dtstart, tz, activity.all_day)
+        if rules is None:
+            result.append(activity)
+            continue
+        found = 0
+        for step, moment in enumerate(rules):
+            if step >= max_steps or found >= limit:
+                break
+            if activity.all_day:
+                first = moment.date()
+                if first > last_day:
+                    break
+                if first + length < first_day:
+                    continue
+                result.append(Occurrence(activity, start_date=first, end_date=first + length))
+            else:
+                begin = moment.astimezone(start_utc.tzinfo)
+                if begin >= end_utc:
+                    break
+                finish = begin + length
+                if finish <= start_utc and not (length == timedelta(0) and begin >= start_utc):
+                    continue
+                result.append(Occurrence(activity, start_at=begin, end_at=finish))
+            found += 1
+    return result
+
+
+def _weekday_label(item):
+    item = item.strip().upper()
+    code = item[-2:]
+    label = _WEEKDAYS.get(code, code.title())
+    number = item[:-2]
+    if number:
+        try:
+            ordinal = _ORDINALS.get(int(number), f"#{int(number)}")
+        except ValueError:
+            return label
+        return f"the {ordinal} {label}"
+    return label
+
+
+def summarize_recurrence(text):
+    """A short English summary of a recurrence text: "Weekly on Mon, Wed", "Daily, 10
+    times", "Every 2 weeks on Fri, until 31 Dec 2026"... ("" when it does not repeat)."""
+    rrules = [v for n, _, v in (_split_property(line) for line in recurrence_lines(text))
+              if n == "RRULE"]
+    if not rrules:
+        return "Repeats on chosen dates" if any(
+            line.upper().startswith("RDATE") for line in recurrence_lines(text)) else ""
+    parts = _parse_rule_parts(rrules[0])
+    freq = parts.get("FREQ", "").upper()
+    plain, unit = _FREQ_UNITS.get(freq, ("Repeats", ""))
+    try:
+        interval = max(1, int(parts.get("INTERVAL", "1")))
+    except ValueError:
+        interval = 1
+    summary = plain if interval == 1 or not unit else f"Every {interval} {unit}s"
+    if parts.get("BYDAY"):
+        days = [_weekday_label(d) for d in parts["BYDAY"].split(",") if d.strip()]
+        summary += " on " + ", ".join(days)
+    elif parts.get("BYMONTHDAY"):
+        summary += " on day " + ", ".join(d.strip() for d in parts["BYMONTHDAY"].split(","))
+    if parts.get("COUNT"):
+        try:
+            count = int(parts["COUNT"])
+            summary += f", {count} time{'s' if count != 1 else ''}"
+        except ValueError:
+            pass
+    elif parts.get("UNTIL"):
+        until = _parse_ical_value(parts["UNTIL"], {}, timezone.utc)
+        if until is not None:
+            day = until.date() if isinstance(until, datetime) else until
+            summary += f", until {day.day} {day:%b %Y}"
+    exdates = sum(len(v.split(",")) for n, _, v in
+                  (_split_property(line) for line in recurrence_lines(text)) if n == "EXDATE")
+    if exdates:
+        summary += f" (except {exdates} date{'s' if exdates != 1 else ''})"
+    return summary

@@ -72,21 +72,52 @@ def calendar():
     owner = _calendar_owner()
     days = cal.visible_days(view, anchor)
     start_utc, end_utc = cal.utc_range(days[0], days[-1], _zone())
-    items = services.activities_in_range(current_user, start_utc, end_utc, owner=owner,
-                                         zone_name=_zone())
-    page = cal.build_page(view, anchor, items, _zone(), today)
+    items = services.occurrences_in_range(current_user, start_utc, end_utc, owner=owner,
+                                          zone_name=_zone())
+    google = _google_events(owner, start_utc, end_utc)
+    page = cal.build_page(view, anchor, items + google.events, _zone(), today)
     owners = services.calendar_owners(current_user)
     owner_arg = owner.id if owner.id != current_user.id else None
 
     def cal_url(**changes):
-        args = {"view": view, "date": anchor.isoformat(), "user": owner_arg}
+        args = {"view": view, "date": anchor.isoformat(), "user": owner_arg,
+                "google": "1" if google.shown else None}
         args.update(changes)
         return url_for("crm.calendar", **{k: v for k, v in args.items() if v is not None})
 
     return render_template("crm/calendar.html", page=page, owner=owner, owners=owners,
                            cal_url=cal_url, zone=_zone(), title=f"Calendar · {page.title}",
                            can_edit=lambda a: services.can_edit(current_user, a),
-                           owner_arg=owner_arg)
+                           owner_arg=owner_arg, google=google, add_form=EmptyForm())
+
+
+class _GoogleOnCalendar:
+    """The *Show Google events* state of the calendar page."""
+
+    def __init__(self, available=False, shown=False, events=(), notices=()):
+        self.available, self.shown = available, shown
+        self.events, self.notices = list(events), list(notices)
+
+
+def _google_events(owner, start_utc, end_utc):
+    """Google events offered for *Add into CRM* on your own calendar, fetched live only when
+    you ticked *Show Google events* (``?google=1``) and only from calendars whose import is
+    off. A Google problem becomes a notice; it never stops the calendar from rendering."""
+    from portal.sync import add_into_crm
+
+    if owner.id != current_user.id:
+        return _GoogleOnCalendar()
+    mappings = add_into_crm.add_into_crm_mappings(current_user)
+    if not mappings:
+        return _GoogleOnCalendar()
+    if request.args.get("google") != "1":
+        return _GoogleOnCalendar(available=True)
+    found = add_into_crm.fetch_unlinked_events(current_user._get_current_object(),
+                                               start_utc, end_utc)
+    # Keep a refreshed access token or a "reconnect needed" mark.
+    db.session.commit()
+    return _GoogleOnCalendar(available=True, shown=True, events=found.events,
+                             notices=found.notices)
 
 
 # -- list -------------------------------------------------------------------------------
@@ -114,6 +145,7 @@ def activity_list():
     page_number = min(_int_arg("page") or 1, 100_000)
     pagination = db.paginate(services.list_query(current_user, **filters), page=page_number,
                              per_page=PER_PAGE, error_out=False)
+    services.annotate(pagination.items)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
 
     def page_url(number):
@@ -126,7 +158,7 @@ def activity_list():
                            page_url=page_url, sort_url=sort_url, filtered=bool(args),
                            descending=filters.get("descending", False),
                            can_edit=lambda a: services.can_edit(current_user, a),
-                           title="Activities")
+                           rule_summary=cal.summarize_recurrence, title="Activities")
 
 
 # -- forms ------------------------------------------------------------------------------
@@ -228,19 +260,39 @@ def _visible_or_404(activity_id):
     return services.get_visible(current_user, activity_id) or abort(404)
 
 
+class _ReadOnly(Exception):
+    def __init__(self, activity):
+        self.activity = activity
+
+
 def _editable_or_403(activity_id):
     activity = _visible_or_404(activity_id)
+    if services.locked_reason(activity) is not None:
+        raise _ReadOnly(activity)
     if not services.can_edit(current_user, activity):
         abort(403)
     return activity
+
+
+@bp.errorhandler(_ReadOnly)
+def _read_only_page(error):
+    """Editing or deleting an activity Google owns: say why and where to change it."""
+    activity = error.activity
+    return render_template("crm/activity_read_only.html", activity=activity,
+                           reason=services.locked_reason(activity), zone=_zone(),
+                           next=_safe_next(request.args.get("next")),
+                           title=f"{activity.subject} is read-only"), 403
 
 
 @bp.get("/activities/<int:activity_id>")
 @login_required
 def activity_detail(activity_id):
     activity = _visible_or_404(activity_id)
+    services.annotate([activity])
     return render_template("crm/activity_detail.html", activity=activity,
                            editable=services.can_edit(current_user, activity),
+                           locked=services.locked_reason(activity),
+                           rule=cal.summarize_recurrence(activity.recurrence),
                            next=_safe_next(request.args.get("next")), zone=_zone(),
                            title=activity.subject)
 

@@ -54,6 +54,42 @@ def sync_now():
     return redirect(url_for("sync.runs"))
 
 
+def _safe_next(target):
+    """Only same-site relative paths (so ``next`` cannot send people elsewhere)."""
+    if not target or not isinstance(target, str) or not target.startswith("/") \
+            or target.startswith("//") or "\\" in target or len(target) > 2000:
+        return None
+    return target
+
+
+@bp.post("/add-into-crm")
+@login_required
+def add_into_crm():
+    """*Add into CRM*: turn one Google event of an import-off calendar into a CRM activity."""
+    from portal.google import services as google_services
+    from portal.sync import add_into_crm as service
+
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    back = _safe_next(request.form.get("next")) or url_for("crm.calendar")
+    mapping = google_services.get_user_mapping(current_user,
+                                               request.form.get("mapping_id", type=int))
+    if mapping is None:
+        abort(404)
+    try:
+        activity = service.add_event_into_crm(current_user._get_current_object(), mapping,
+                                              (request.form.get("event_id") or "").strip())
+    except service.AddIntoCrmError as exc:
+        flash(str(exc), "warning")
+        db.session.commit()  # nothing was added; keeps a "reconnect needed" mark
+        return redirect(back)
+    db.session.commit()
+    flash(f"“{activity.subject}” was added into the CRM. From now on the CRM keeps the master "
+          "copy: the next sync updates the Google event from here.", "success")
+    return redirect(back)
+
+
 @bp.get("/runs")
 @login_required
 def runs():

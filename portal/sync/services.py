@@ -4,7 +4,11 @@ from flask import g
 from sqlalchemy import delete, select, update
 
 from portal.extensions import db
-from portal.sync.models import OWNER_GOOGLE, EventLink
+from portal.sync.models import LINK_ACTIVE, OWNER_CRM, OWNER_GOOGLE, EventLink
+
+#: shown wherever the CRM refuses to change an activity imported from Google
+READ_ONLY_REASON = ("It was imported from Google Calendar, which keeps the master copy: "
+                    "change it in Google Calendar and the next sync brings the change here.")
 
 
 def google_links(activity_ids):
@@ -20,10 +24,46 @@ def google_links(activity_ids):
     return out
 
 
+def links_by_activity(activity_ids):
+    """{activity_id: [EventLink, ...]} for every link of these activities (one query)."""
+    ids = sorted({i for i in activity_ids if i is not None})
+    out = {}
+    if not ids:
+        return out
+    for link in db.session.scalars(select(EventLink).where(EventLink.activity_id.in_(ids))
+                                   .order_by(EventLink.id)):
+        out.setdefault(link.activity_id, []).append(link)
+    return out
+
+
+def mark_activities(activities):
+    """Set the sync's display attributes on ``activities`` with one query: ``from_google``
+    (imported: read-only here), ``google_html_link`` (open it in Google), ``google_synced``
+    (a CRM activity exported to Google) and ``locked_reason``."""
+    links = links_by_activity(a.id for a in activities)
+    cache = g.setdefault("_sync_google_links", {})
+    for activity in activities:
+        own = links.get(activity.id, [])
+        google = next((l for l in own if l.owner == OWNER_GOOGLE), None)
+        cache[activity.id] = google
+        activity.from_google = google is not None
+        activity.google_html_link = (google.html_link if google is not None else
+                                     next((l.html_link for l in own if l.html_link), "")) or ""
+        activity.google_synced = google is None and any(
+            l.owner == OWNER_CRM and l.state == LINK_ACTIVE for l in own)
+        if google is not None:
+            activity.locked_reason = READ_ONLY_REASON
+
+
+def _on_activities_shown(activities, **_):
+    mark_activities(activities)
+
+
 def google_link(activity):
     """The Google-owned link of ``activity`` or None (cached for the request)."""
     if activity is None or getattr(activity, "id", None) is None:
         return None
+    activity = getattr(activity, "series", activity)
     cache = g.setdefault("_sync_google_links", {})
     if activity.id not in cache:
         cache[activity.id] = google_links([activity.id]).get(activity.id)
@@ -32,6 +72,8 @@ def google_link(activity):
 
 def is_from_google(activity):
     """True when the activity was imported from Google: the CRM shows it read-only."""
+    if activity is not None and "from_google" in vars(getattr(activity, "series", activity)):
+        return bool(activity.from_google)
     return google_link(activity) is not None
 
 
@@ -63,8 +105,9 @@ def _on_activity_deleting(activity, **_):
 
 def connect_signals():
     """Register the hooks other features offer (idempotent)."""
-    from portal.crm.activities import activity_deleting
+    from portal.crm.activities import activities_shown, activity_deleting
     from portal.google.services import register_forget_links_hook
 
     activity_deleting.connect(_on_activity_deleting, weak=False)
+    activities_shown.connect(_on_activities_shown, weak=False)
     register_forget_links_hook(forget_user_links)
