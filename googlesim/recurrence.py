@@ -101,6 +101,12 @@ def build_set(lines, dtstart, tz):
         name = line.split(":", 1)[0].split(";", 1)[0].upper()
         try:
             if name in ("RRULE", "EXRULE"):
+                # RFC 5545: INTERVAL and COUNT are positive (dateutil loops forever on
+                # INTERVAL=0, which would hang the whole sim under its lock).
+                for part in ("INTERVAL", "COUNT"):
+                    m = re.search(part + r"=([^;]*)", line, re.IGNORECASE)
+                    if m and not (m.group(1).isdigit() and int(m.group(1)) >= 1):
+                        raise ValueError(part)
                 rule = rrulestr(_fix_until(line, aware, tz), dtstart=dtstart)
                 (rset.rrule if name == "RRULE" else rset.exrule)(rule)
                 has_rule = has_rule or name == "RRULE"

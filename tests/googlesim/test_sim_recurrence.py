@@ -1,5 +1,7 @@
 """Recurring events: singleEvents expansion, instances, exceptions."""
 
+import json
+
 import pytest
 from googleapiclient.errors import HttpError
 
@@ -204,3 +206,15 @@ def test_recurring_instances_respect_show_deleted_and_series_deletion(cal):
     with pytest.raises(HttpError) as exc:
         cal.events().instances(calendarId="primary", eventId="series01").execute()
     assert exc.value.resp.status == 410
+
+
+@pytest.mark.parametrize("rule", ["RRULE:FREQ=DAILY;INTERVAL=0", "RRULE:FREQ=DAILY;INTERVAL=-2",
+                                  "RRULE:FREQ=WEEKLY;COUNT=0", "RRULE:FREQ=DAILY;BYDAY=XX",
+                                  "EXDATE:20261201T100000Z"])
+def test_invalid_rules_are_400_and_never_hang_the_sim(cal, rule):
+    # INTERVAL=0 used to send dateutil into an endless loop under the store lock
+    with pytest.raises(HttpError) as exc:
+        series(cal, rule)
+    assert exc.value.resp.status == 400
+    assert json.loads(exc.value.content)["error"]["errors"][0]["reason"] == "invalid"
+    assert cal.events().list(calendarId="primary").execute()["items"] == []
