@@ -141,7 +141,7 @@ def list_events(st, ops, cal):
     sync = args.get("syncToken")
     token = args.get("pageToken")
     if order_by not in (None, "", "startTime", "updated"):
-        raise bad_request(f"Invalid value for: orderBy", "invalidParameter", location="orderBy")
+        raise bad_request("Invalid value for: orderBy", "invalidParameter", location="orderBy")
     if sync:
         bad = [p for p in SYNC_FORBIDDEN if args.get(p)]
         if bad or show_deleted is False:
