@@ -12,6 +12,7 @@ then on) instead of inserting a second one.
 Google failures never escape as exceptions from :func:`fetch_unlinked_events`: they become
 notices for the page (not connected, reconnect needed, rate limit, unreachable...).
 """
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -263,7 +264,9 @@ def add_event_into_crm(user, mapping, event_id):
         google_updated_at=engine.parse_rfc3339(event.get("updated")),
         # Never acknowledged: the next export sends the CRM's copy (a patch, same event).
         synced_version=None, owner=OWNER_CRM, state=LINK_ACTIVE,
-        html_link=event.get("htmlLink") or "", recurring_event_id="", synced_at=utcnow()))
+        html_link=event.get("htmlLink") or "", recurring_event_id="", synced_at=utcnow(),
+        # Google's attendees (with their answers) and rule, so the first patch keeps them.
+        event_state=json.dumps(engine.remembered_state(event), ensure_ascii=False)))
     db.session.flush()
     return activity
 

@@ -120,6 +120,24 @@ def test_first_export_after_adding_patches_instead_of_duplicating(client, ann, s
     assert only["extendedProperties"]["private"][PROP_MARKER] == MARKER_VALUE
 
 
+def test_attendees_become_participants_and_keep_their_answers_after_the_export(
+        client, ann, sim, sync, make_user):
+    user, mapping = ann
+    bob = make_user(email="bob@example.com", name="Bob")
+    event = sim.insert_event(user.email, user.email, gevent("Planning", attendees=[
+        {"email": "bob@example.com", "responseStatus": "accepted"},
+        {"email": "guest@outside.org", "responseStatus": "tentative"}]))
+    add(client, mapping, event["id"])
+    [activity] = db.session.scalars(db.select(Activity)).all()
+    assert [p.id for p in activity.participants] == [bob.id]
+    run = sync(mapping, "export")
+    assert run.status == "succeeded" and run.errors == 0
+    answers = {a["email"]: a["responseStatus"]
+               for a in sim.get_event(user.email, user.email, event["id"])["attendees"]}
+    assert answers["bob@example.com"] == "accepted"
+    assert answers["guest@outside.org"] == "tentative"
+
+
 def test_linked_and_exported_events_are_not_offered_and_cannot_be_added_twice(
         client, ann, sim, sync, make_activity):
     user, mapping = ann
