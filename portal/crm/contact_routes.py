@@ -11,6 +11,7 @@ from portal.core.forms import EmptyForm
 from portal.core.timezones import local_now
 from portal.crm import activity_type_services as types_svc
 from portal.crm import contacts as svc
+from portal.crm.activities import annotate
 from portal.crm.blueprint import bp
 from portal.crm.contact_forms import (MIN_ROWS, ActivityTypeNameForm, ContactForm, TagForm,
                                       TagRenameForm)
@@ -140,7 +141,7 @@ def contact_detail(contact_id):
     contact = _contact_or_404(contact_id)
     return render_template("crm/contacts_detail.html", contact=contact, title=contact.full_name,
                            tags=svc.contact_tags_for(contact, current_user),
-                           activities=svc.invited_activities(contact, current_user),
+                           activities=annotate(svc.invited_activities(contact, current_user)),
                            can_edit=svc.can_edit_contact(current_user, contact))
 
 

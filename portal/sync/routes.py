@@ -14,8 +14,9 @@ RECENT_RUNS = 50
 
 
 def _own_run(run_id):
+    """The run, if it is the user's own; admins may open any (the Scheduler page links them)."""
     run = db.session.get(SyncRun, run_id)
-    if run is None or run.user_id != current_user.id:
+    if run is None or (run.user_id != current_user.id and not current_user.is_admin):
         abort(404)
     return run
 

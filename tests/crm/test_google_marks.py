@@ -149,3 +149,21 @@ def test_calendar_looks_up_google_links_in_one_query(client, login, connect_user
         r'data-activity-id="(\d+)">(?:(?!</a>).)*data-testid="google-mark"', html, re.S)}
     assert len(marked) == 6
     assert len(statements) == 1
+
+
+def test_contact_page_marks_the_imported_and_synced_activities(client, login, imported):
+    from portal.crm.models import Contact, ContactEmail
+
+    ann, google, crm_owned, _ = imported
+    contact = Contact(owner=ann, first_name="Lucía", last_name="Fernández")
+    contact.emails.append(ContactEmail(email="lucia@example.org"))
+    google.invitees.append(contact)
+    crm_owned.invitees.append(contact)
+    db.session.commit()
+    login(client, ann)
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    google_item = html.split("Dentist from Google")[0].rsplit("<li", 1)[1]
+    synced_item = html.split("Budget review")[0].rsplit("<li", 1)[1]
+    assert 'data-testid="google-mark"' in google_item
+    assert 'data-testid="google-mark"' not in synced_item
+    assert 'data-testid="synced-mark"' in synced_item

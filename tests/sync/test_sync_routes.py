@@ -58,3 +58,14 @@ def test_synchronize_now_needs_csrf_and_login(client, login, connect_user):
     login(client, ann)
     assert client.post("/sync/now", data={"mapping_id": mapping.id}).status_code == 400
     assert db.session.scalar(db.select(db.func.count(SyncRun.id))) == 0
+
+
+def test_admin_opens_any_users_run_from_the_scheduler_page(client, login, connect_user,
+                                                          make_user):
+    ann, mapping = connect_user("ann@example.com")
+    run = SyncRun(job_id="job-ann", mapping_id=mapping.id, user_id=ann.id, message="All good")
+    db.session.add(run)
+    db.session.commit()
+    login(client, make_user(role="admin"))
+    response = client.get(f"/sync/runs/{run.id}")
+    assert response.status_code == 200 and "All good" in response.get_data(as_text=True)
