@@ -11,6 +11,7 @@ from .events import (calendar_for, calendar_list_entry, calendar_resource, delet
                      insert_calendar, new_channel_resource_id, owned_calendars,
                      patch_calendar, page_token, read_page_token, read_sync_token,
                      sync_token)
+from . import outbox
 from .store import now_rfc3339
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar/v3")
@@ -266,7 +267,9 @@ def events_insert(calendarId):
     st = store()
     with st.tx():
         cal = calendar_for(st, email, calendarId)
-        return json_response(events_ops().insert(cal, body, email))
+        created = events_ops().insert(cal, body, email)
+        outbox.record(st, "invitation", cal["id"], created, email)
+        return json_response(created)
 
 
 @bp.post("/calendars/<calendarId>/events/import")
@@ -301,8 +304,11 @@ def events_write(calendarId, eventId):
         ops = events_ops()
         if_match = request.headers.get("If-Match")
         if request.method == "PUT":
-            return json_response(ops.update(cal, eventId, body, email, if_match))
-        return json_response(ops.patch(cal, eventId, body, email, if_match))
+            written = ops.update(cal, eventId, body, email, if_match)
+        else:
+            written = ops.patch(cal, eventId, body, email, if_match)
+        outbox.record(st, "update", cal["id"], written, email)
+        return json_response(written)
 
 
 @bp.delete("/calendars/<calendarId>/events/<eventId>")
@@ -311,7 +317,10 @@ def events_delete(calendarId, eventId):
     st = store()
     with st.tx():
         cal = calendar_for(st, email, calendarId)
-        events_ops().delete(cal, eventId, request.headers.get("If-Match"))
+        ops = events_ops()
+        before = ops.get(cal, eventId)
+        ops.delete(cal, eventId, request.headers.get("If-Match"))
+        outbox.record(st, "cancellation", cal["id"], before, email)
     return "", 204
 
 

@@ -220,6 +220,13 @@ def stats_reset():
     return jsonify({"ok": True})
 
 
+@bp.get("/outbox")
+def outbox():
+    """The guest emails Google would have sent (see googlesim/outbox.py), oldest first."""
+    with st().lock:
+        return jsonify(list(st().outbox))
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
     s = st()

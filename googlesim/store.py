@@ -109,6 +109,7 @@ class Store:
         self.meta = {}         # "settings", "epoch", "signing_key"
         self.changes = {}      # calendar id / "people:"+email -> ChangeLog (not persisted)
         self.exceptions = {}   # calendar id -> {series id -> set(instance ids)}
+        self.outbox = []       # mails Google would have sent on sendUpdates (not persisted)
 
     @property
     def epoch(self):

@@ -116,6 +116,10 @@ class SimControl:
     def stats_reset(self):
         return self._call("POST", "/stats/reset")
 
+    def outbox(self) -> list:
+        """Guest emails Google would have sent for writes with sendUpdates=all/externalOnly."""
+        return self._call("GET", "/outbox")
+
     # -- accounts & tokens -----------------------------------------------------------------------
     def create_account(self, email, name=None, time_zone=None) -> dict:
         body = {"email": email, "name": name}
