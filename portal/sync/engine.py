@@ -822,6 +822,17 @@ def _plan_cancelled(mapping, event, link, activity_by_id, link_by_event, tz_name
                    event=event, reason=reason + "; kept in CRM")]
 
 
+#: why an event cannot become an activity: the CRM needs a timed activity to end after it
+#: starts, Google allows zero-length events (one such event must not stop the whole import)
+NO_DURATION = "the event has no duration; the CRM needs an end after the start"
+
+
+def _representable(fields):
+    return fields["all_day"] or (fields["start_at"] is not None
+                                 and fields["end_at"] is not None
+                                 and fields["end_at"] > fields["start_at"])
+
+
 def _plan_new_event(mapping, event, activity_by_uid, link_by_ical, claimed, tz_name):
     own_uid = event.activity_uid
     # An instance of our own series carries the series' back-reference: it is not the
@@ -843,6 +854,9 @@ def _plan_new_event(mapping, event, activity_by_uid, link_by_ical, claimed, tz_n
                        reason="same meeting (iCalUID) already in CRM")]
     if _event_starts_before(event, mapping.sync_from, tz_name):
         return [Action(SKIP, event_id=event.id, reason="before Synchronize from")]
+    fields = activity_fields(event, tz_name)
+    if not _representable(fields):
+        return [Action(SKIP, event_id=event.id, event=event, reason=NO_DURATION)]
     return [Action(CREATE_ACTIVITY, event_id=event.id, event=event, owner=OWNER_GOOGLE,
                    fields=activity_fields(event, tz_name),
                    reason="moved or edited instance" if event.recurring_event_id
@@ -856,6 +870,9 @@ def _plan_changed_event(mapping, event, link, activity, tz_name):
     if activity.held:
         return [Action(SKIP, activity_id=activity.id, event_id=event.id, event=event,
                        reason="held activities are no longer updated")]
+    if not _representable(fields):
+        return [Action(SKIP, activity_id=activity.id, event_id=event.id, event=event,
+                       reason=NO_DURATION)]
     crm_changed = link.synced_version is not None and activity.version != link.synced_version
     if not crm_changed:
         return [Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,

@@ -294,3 +294,16 @@ def test_a_cancelled_google_event_seen_as_a_change_means_not_held_and_back():
     back = activity(version=3, status=e.STATUS_PLANNED)
     [patch] = e.plan_export(mapping(), [back], [link(a, synced_version=2)])
     assert patch.body["status"] == "confirmed"
+
+
+def test_a_zero_length_google_event_is_skipped_with_a_reason_not_a_crash():
+    instant = gevent("ping1", end={"dateTime": "2030-03-04T10:00:00+01:00",
+                                   "timeZone": "Europe/Berlin"})
+    [action] = e.plan_import(mapping(), [instant], [], [])
+    assert action.kind == e.SKIP and "no duration" in action.reason
+    a = activity(version=1)
+    changed = gevent(e.google_event_id(a.uid), etag='"g5"',
+                     start={"dateTime": "2030-03-04T10:00:00+01:00"},
+                     end={"dateTime": "2030-03-04T10:00:00+01:00"})
+    [action] = e.plan_import(mapping(), [changed], [link(a)], [a])
+    assert action.kind == e.SKIP and action.activity_id == a.id

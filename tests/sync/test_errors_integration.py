@@ -153,3 +153,18 @@ def test_a_rejected_new_event_is_logged_with_its_activity(connect_user, make_act
     run = sync(mapping)
     assert (run.created, run.errors) == (1, 0)
     assert len(live(sim.events(ann.email, ann.email))) == 2
+
+
+def test_a_zero_length_google_event_is_skipped_and_the_rest_is_imported(connect_user, sim,
+                                                                        sync):
+    ann, mapping = connect_user()
+    at = {"dateTime": "2031-03-10T09:00:00+01:00", "timeZone": "Europe/Berlin"}
+    sim.insert_event(ann.email, ann.email, {"summary": "Deadline", "start": at, "end": at})
+    sim.insert_event(ann.email, ann.email, {
+        "summary": "Normal", "start": at,
+        "end": {"dateTime": "2031-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin"}})
+    run = sync(mapping)
+    assert run.status == "succeeded" and run.created == 1
+    assert [a.subject for a in db.session.scalars(db.select(Activity))] == ["Normal"]
+    assert any("no duration" in e.detail for e in run.entries if e.action == "skip")
+    assert sync(mapping).status == "succeeded"  # never stuck on it

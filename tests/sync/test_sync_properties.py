@@ -6,7 +6,7 @@ The default run is short and derandomized so CI is stable. For a longer soak run
 ``SYNC_PROPERTY_EXAMPLES`` (e.g. 300) and ``SYNC_PROPERTY_STEPS`` (e.g. 40).
 """
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, \
@@ -19,6 +19,7 @@ from portal.google.client import TransientError
 from portal.sync import engine as e
 from portal.sync import runner
 from portal.sync.models import LINK_ACTIVE, LINK_DETACHED, EventLink
+from googlesim.testing import SimError
 
 EXAMPLES = int(os.environ.get("SYNC_PROPERTY_EXAMPLES", "15"))
 STEPS = int(os.environ.get("SYNC_PROPERTY_STEPS", "10"))
@@ -50,6 +51,9 @@ class SyncMachine(RuleBasedStateMachine):
         return [ev for ev in self.sim.events(self.email, self.email)
                 if ev.get("status") != "cancelled"]
 
+    def live_series(self):
+        return [ev for ev in self.live_events() if ev.get("recurrence")]
+
     def run_once(self, crash_after=None):
         db.session.expire_all()
         original = runner.Runner.commit
@@ -73,10 +77,11 @@ class SyncMachine(RuleBasedStateMachine):
 
     # -- CRM side ------------------------------------------------------------------------
     @rule(subject=TEXT, hours=st.integers(0, 72), zone=st.sampled_from(ZONES),
-          all_day=st.booleans())
-    def crm_create(self, subject, hours, zone, all_day):
+          all_day=st.booleans(), recurring=st.booleans())
+    def crm_create(self, subject, hours, zone, all_day, recurring):
         values = dict(subject=subject, activity_type_id=self.mapping.activity_type_id,
-                      organizer=self.user, time_zone=zone, all_day=all_day)
+                      organizer=self.user, time_zone=zone, all_day=all_day,
+                      recurrence="RRULE:FREQ=DAILY;COUNT=3" if recurring else "")
         if all_day:
             first = (BASE + timedelta(hours=hours)).date()
             values.update(start_date=first, end_date=first + timedelta(days=hours % 3))
@@ -140,6 +145,38 @@ class SyncMachine(RuleBasedStateMachine):
                          end={"dateTime": end.isoformat(), "timeZone": "America/New_York"})
         self.sim.patch_event(self.email, self.email, event["id"], patch)
 
+    @precondition(lambda self: self.live_series())
+    @rule(data=st.data(), cancel=st.booleans(), subject=TEXT)
+    def google_change_instance(self, data, cancel, subject):
+        """Move (and rename) or cancel the first occurrence of a series in Google."""
+        series = data.draw(st.sampled_from(self.live_series()))
+        if "date" in series["start"]:
+            instance_id = series["id"] + "_" + series["start"]["date"].replace("-", "")
+        else:
+            first = e.parse_rfc3339(series["start"]["dateTime"])
+            instance_id = series["id"] + "_" + first.strftime("%Y%m%dT%H%M%SZ")
+        try:
+            current = self.sim.get_event(self.email, self.email, instance_id)
+        except SimError:
+            return  # that occurrence is gone already (e.g. the series moved)
+        if current.get("status") == "cancelled":
+            return
+        if cancel:
+            self.sim.delete_event(self.email, self.email, instance_id)
+        else:
+            # the occurrence moves to start when the series' first one ends
+            if "date" in series["end"]:
+                first = date.fromisoformat(series["end"]["date"])
+                when = {"start": {"date": first.isoformat()},
+                        "end": {"date": (first + timedelta(days=1)).isoformat()}}
+            else:
+                first = e.parse_rfc3339(series["end"]["dateTime"])
+                when = {"start": {"dateTime": first.isoformat(), "timeZone": "UTC"},
+                        "end": {"dateTime": (first + timedelta(hours=1)).isoformat(),
+                                "timeZone": "UTC"}}
+            self.sim.patch_event(self.email, self.email, instance_id,
+                                 {"summary": subject, **when})
+
     @precondition(lambda self: self.live_events())
     @rule(data=st.data())
     def google_delete(self, data):
@@ -197,7 +234,9 @@ class SyncMachine(RuleBasedStateMachine):
                 assert link.event_id not in events
                 continue
             activity = activities[link.activity_id]
-            crm_side = e.activity_as_fields(runner.snapshot(activity))
+            # EXDATEs that mirror Google's own exceptions are the CRM's view of them
+            exdates = runner.link_snapshot(link).google_exdates
+            crm_side = e.activity_as_fields(runner.snapshot(activity), exdates)
             google_side = e.comparable_event_fields(events[link.event_id], tz)
             assert crm_side == google_side, (activity.subject, crm_side, google_side)
         # the portal's own events carry their back-reference
