@@ -26,7 +26,8 @@ SOURCE_GOOGLE = "google"
 
 _signals = Namespace()
 #: sent after an activity was created or changed and flushed:
-#: ``sender=activity, actor=User|None, source=str, created=bool, changed=set[str]``
+#: ``sender=activity, actor=User|None, source=str, created=bool, changed=set[str],
+#: notify_guests=bool`` (the person asked Google to email the guests about this change)
 activity_saved = _signals.signal("activity-saved")
 #: sent just before an activity is deleted (its links and ids are still readable):
 #: ``sender=activity, actor=User|None, source=str``
@@ -291,14 +292,15 @@ def _changed_fields(activity):
     return {attr.key for attr in state.attrs if attr.history.has_changes()}
 
 
-def save_activity(activity, *, actor=None, source=SOURCE_CRM, **values):
+def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=False, **values):
     """Create or update ``activity`` with ``values`` (model attribute names), check the
     rules, flush, and tell listeners what changed. Returns the activity.
 
     New activities get the actor as creator and, unless given, as organizer. All-day
     activities drop their instants and timed ones their dates. ``participants`` never
     repeats the organizer. Any change, including only participants or invitees, bumps
-    ``modified_at`` and so the version.
+    ``modified_at`` and so the version. ``notify_guests``: the person asked for the guests
+    to be emailed about this change (Google does it when the change is exported).
     """
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
@@ -335,12 +337,13 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, **values):
 
         changed = _changed_fields(activity)
     if not created and not changed:
-        return activity
+        return activity  # nothing to export, so nothing to tell the guests either
     if not created:
         activity.modified_at = utcnow()
     db.session.add(activity)
     db.session.flush()
-    activity_saved.send(activity, actor=actor, source=source, created=created, changed=changed)
+    activity_saved.send(activity, actor=actor, source=source, created=created, changed=changed,
+                        notify_guests=notify_guests)
     return activity
 
 

@@ -61,6 +61,12 @@ class ActivityForm(FlaskForm):
                                    invalid_choice_message="Pick contacts from the list.",
                                    description="Your contacts who are invited.")
     show_in_calendar = BooleanField("Show in calendar", default=True)
+    #: not an activity field: a one-off request for this save (see save_activity)
+    notify_guests = BooleanField(
+        "Email the guests about this change",
+        description="Google Calendar sends the invitation or update to the participants and "
+                    "invitees when this change is synced. Otherwise the calendar changes "
+                    "without emails.")
     reminder_minutes = IntegerField(
         "Reminder (minutes before)",
         validators=[Optional(), NumberRange(0, REMINDER_MAX_MINUTES,

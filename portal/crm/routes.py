@@ -192,7 +192,8 @@ def _apply(form, activity):
     values.update(organizer=organizer, participants=participants,
                   invitees=[contacts[i] for i in form.invitees.data if i in contacts])
     try:
-        services.save_activity(activity, actor=current_user._get_current_object(), **values)
+        services.save_activity(activity, actor=current_user._get_current_object(),
+                               notify_guests=bool(form.notify_guests.data), **values)
     except services.ActivityError as exc:
         field = getattr(form, exc.field or "", None) or form.subject
         field.errors = list(field.errors) + [str(exc)]

@@ -130,6 +130,8 @@ class Write:
     event_id: str
     body: dict | None = None
     if_match: str | None = None
+    #: overrides the call's ``send_updates`` for this write ("all": Google emails the guests)
+    send_updates: str | None = None
 
 
 @dataclass
@@ -152,6 +154,7 @@ class WriteResult:
 
 def _request(service, calendar_id, write, send_updates):
     events = service.events()
+    send_updates = write.send_updates or send_updates
     if write.op == OP_INSERT:
         request = events.insert(calendarId=calendar_id, body=write.body, sendUpdates=send_updates)
     elif write.op == OP_PATCH:
@@ -216,7 +219,8 @@ def apply_writes(service, batch_uri, calendar_id, writes, *, send_updates="none"
       :class:`TransientError` propagates (nothing is reported as done that wasn't).
     * :class:`ReauthorizationNeeded` propagates at once.
 
-    ``send_updates``: "none" for bulk work; "all" when a user chose to notify guests.
+    ``send_updates``: "none" for bulk work; a write's own ``send_updates`` ("all" when a
+    person chose to email the guests about that change) takes precedence.
     """
     backoff = backoff or Backoff()
     results = [WriteResult(write=w) for w in writes]
@@ -260,7 +264,7 @@ def _settle(service, calendar_id, write, result, response, error, followups, bac
         body.setdefault("status", "confirmed")
         followups.append((result, Write(
             key=write.key, op=OP_PATCH, event_id=write.event_id, body=body,
-            if_match=current.get("etag"))))
+            if_match=current.get("etag"), send_updates=write.send_updates)))
         result.duplicate = True
         return
     if status == 412:

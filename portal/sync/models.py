@@ -164,3 +164,20 @@ class ExternalAttendee(db.Model):
     display_name: Mapped[str] = mapped_column(db.String(255), default="")
     #: needsAction | declined | tentative | accepted
     response_status: Mapped[str] = mapped_column(db.String(16), default="needsAction")
+
+
+class GuestNotification(db.Model):
+    """A person asked for the guests to be emailed about their latest change of an activity.
+
+    The next export of the activity is sent with ``sendUpdates=all`` (Google mails the
+    invitation, update or cancellation) and the row is deleted once Google acknowledged it.
+    A row of its own, not an Activity column: writing the activity would bump its version
+    and make it look changed again."""
+
+    __tablename__ = "guest_notifications"
+
+    activity_id: Mapped[int] = mapped_column(
+        db.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        db.ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,7 +33,8 @@ from portal.sync import engine as e
 from portal.sync.models import (DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT,
                                 LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, OWNER_GOOGLE,
                                 RUN_FAILED, RUN_NEEDS_REAUTH, RUN_RUNNING, RUN_SUCCEEDED,
-                                EventLink, ExternalAttendee, SyncRun, SyncRunEntry)
+                                EventLink, ExternalAttendee, GuestNotification, SyncRun,
+                                SyncRunEntry)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,8 @@ class Runner:
         self.snaps = {}
         #: links of acknowledged inserts, written in bulk with the chunk's commit
         self.new_links = []
+        #: activities whose guests Google was asked to email in the current chunk
+        self.notified = []
 
     # bookkeeping ----------------------------------------------------------------------------
     def log(self, action, detail="", activity_id=None, event_id=None, subject="", versions=None):
@@ -307,8 +310,11 @@ class Runner:
         """Send a chunk of event writes and record what Google acknowledged."""
         op_of = {e.INSERT_EVENT: ce.OP_INSERT, e.PATCH_EVENT: ce.OP_PATCH,
                  e.DELETE_EVENT: ce.OP_DELETE}
+        notify = self.guest_notifications(actions)
         writes = [ce.Write(key=i, op=op_of[a.kind], event_id=a.event_id, body=a.body,
-                           if_match=a.if_match) for i, a in enumerate(actions)]
+                           if_match=a.if_match,
+                           send_updates="all" if a.activity_id in notify else None)
+                  for i, a in enumerate(actions)]
         results = ce.apply_writes(self.service, self.batch_uri, self.mapping.calendar_id, writes,
                                   send_updates=self.snap.send_updates, backoff=self.backoff)
         conflicts = []
@@ -329,9 +335,27 @@ class Runner:
             if not result.ok:
                 continue
             self.record_write(action, result.event, activity, links_by_id)
+            if action.activity_id in notify and action.kind != e.DELETE_EVENT:
+                self.notified.append(action.activity_id)
+        self.clear_guest_notifications()
         for action, fresh in conflicts:
             # Google changed it since our last look: decide as an import would.
             self.resolve_changed_event(action, fresh, rows, links_by_id)
+
+    def guest_notifications(self, actions):
+        """Activities of ``actions`` whose guests a person asked to email (one query)."""
+        ids = {a.activity_id for a in actions if a.activity_id is not None}
+        if not ids:
+            return set()
+        return set(db.session.scalars(select(GuestNotification.activity_id)
+                                      .where(GuestNotification.activity_id.in_(ids))))
+
+    def clear_guest_notifications(self):
+        """Google acknowledged the notifying writes: the requests are done."""
+        if self.notified:
+            db.session.execute(delete(GuestNotification).where(
+                GuestNotification.activity_id.in_(self.notified)))
+            self.notified = []
 
     def record_write(self, action, event, activity, links_by_id):
         """Google acknowledged ``action``: write the link (``activity`` is the snapshot

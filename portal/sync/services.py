@@ -4,7 +4,7 @@ from flask import g
 from sqlalchemy import delete, select, update
 
 from portal.extensions import db
-from portal.sync.models import LINK_ACTIVE, OWNER_CRM, OWNER_GOOGLE, EventLink
+from portal.sync.models import LINK_ACTIVE, OWNER_CRM, OWNER_GOOGLE, EventLink, GuestNotification
 
 #: shown wherever the CRM refuses to change an activity imported from Google
 READ_ONLY_REASON = ("It was imported from Google Calendar, which keeps the master copy: "
@@ -103,11 +103,25 @@ def _on_activity_deleting(activity, **_):
     tombstone_links(activity)
 
 
+def request_guest_notification(activity, user=None):
+    """Ask that the next export of ``activity`` emails its guests (Google's sendUpdates)."""
+    if db.session.get(GuestNotification, activity.id) is None:
+        db.session.add(GuestNotification(activity_id=activity.id,
+                                         requested_by_id=user.id if user else None))
+        db.session.flush()
+
+
+def _on_activity_saved(activity, notify_guests=False, actor=None, source="crm", **_):
+    if notify_guests and source == "crm":
+        request_guest_notification(activity, actor)
+
+
 def connect_signals():
     """Register the hooks other features offer (idempotent)."""
-    from portal.crm.activities import activities_shown, activity_deleting
+    from portal.crm.activities import activities_shown, activity_deleting, activity_saved
     from portal.google.services import register_forget_links_hook
 
     activity_deleting.connect(_on_activity_deleting, weak=False)
+    activity_saved.connect(_on_activity_saved, weak=False)
     activities_shown.connect(_on_activities_shown, weak=False)
     register_forget_links_hook(forget_user_links)
