@@ -119,6 +119,7 @@ def sync_template_helpers():
     from portal.sync import services
 
     return {"sync_google_link": services.google_link,
+            "sync_problem": services.sync_problem,
             "last_successful_sync_at": services.last_successful_sync_at}
 
 

@@ -4,7 +4,8 @@ from flask import g
 from sqlalchemy import delete, select, update
 
 from portal.extensions import db
-from portal.sync.models import LINK_ACTIVE, OWNER_CRM, OWNER_GOOGLE, EventLink, GuestNotification
+from portal.sync.models import (LINK_ACTIVE, OWNER_CRM, OWNER_GOOGLE, EventLink,
+                                GuestNotification, SyncRunEntry)
 
 #: shown wherever the CRM refuses to change an activity imported from Google
 READ_ONLY_REASON = ("It was imported from Google Calendar, which keeps the master copy: "
@@ -75,6 +76,23 @@ def is_from_google(activity):
     if activity is not None and "from_google" in vars(getattr(activity, "series", activity)):
         return bool(activity.from_google)
     return google_link(activity) is not None
+
+
+def sync_problem(activity):
+    """Why Google refused this activity at its last export, or None.
+
+    A refused update is kept on the link (cleared by the next acknowledged write); a refused
+    first insert has no link yet, so its latest "error" line of a run's log tells."""
+    if activity is None or getattr(activity, "id", None) is None:
+        return None
+    links = db.session.execute(select(EventLink.last_error).where(
+        EventLink.activity_id == activity.id)).scalars().all()
+    if links:
+        return next((error for error in links if error), None)
+    return db.session.scalar(
+        select(SyncRunEntry.detail).where(SyncRunEntry.activity_id == activity.id,
+                                          SyncRunEntry.action == "error")
+        .order_by(SyncRunEntry.id.desc()).limit(1))
 
 
 def last_successful_sync_at(user):

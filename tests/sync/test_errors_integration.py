@@ -101,8 +101,13 @@ def test_quota_exceeded_is_not_retried_and_fails_the_run(connect_user, make_acti
     assert google_services.get_connection(ann).status != "needs_reauth"
 
 
+def _problem_on_page(client, activity):
+    html = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    return 'data-testid="sync-problem"' in html and "400" in html
+
+
 def test_a_rejected_change_is_logged_on_the_run_and_the_activity_and_the_rest_goes_on(
-        connect_user, make_activity, sim, sync):
+        connect_user, make_activity, sim, sync, client, login):
     ann, mapping = connect_user()
     fine = make_activity(ann, subject="Fine")
     bad = make_activity(ann, subject="Bad")
@@ -124,6 +129,8 @@ def test_a_rejected_change_is_logged_on_the_run_and_the_activity_and_the_rest_go
     assert sim.get_event(ann.email, ann.email, google_event_id(fine.uid))["summary"] == \
         "Fine, edited"
     assert sim.get_event(ann.email, ann.email, bad_id)["summary"] == "Bad"
+    login(client, ann)
+    assert _problem_on_page(client, bad) and not _problem_on_page(client, fine)
 
     # the next run sends it again; once Google takes it the error is gone
     run = sync(mapping)
@@ -132,10 +139,11 @@ def test_a_rejected_change_is_logged_on_the_run_and_the_activity_and_the_rest_go
     db.session.expire_all()
     assert db.session.get(EventLink, link.id).last_error is None
     assert db.session.get(Activity, bad.id).subject == "Bad, edited"
+    assert not _problem_on_page(client, bad)
 
 
 def test_a_rejected_new_event_is_logged_with_its_activity(connect_user, make_activity, sim,
-                                                          sync):
+                                                          sync, client, login):
     ann, mapping = connect_user()
     one = make_activity(ann, subject="One")
     two = make_activity(ann, subject="Two")
@@ -150,9 +158,12 @@ def test_a_rejected_new_event_is_logged_with_its_activity(connect_user, make_act
     [accepted] = [a for a in (one, two) if a.id != rejected.id]
     assert [l.activity_id for l in db.session.scalars(db.select(EventLink))] == [accepted.id]
     assert [e["summary"] for e in live(sim.events(ann.email, ann.email))] == [accepted.subject]
+    login(client, ann)
+    assert _problem_on_page(client, rejected) and not _problem_on_page(client, accepted)
     run = sync(mapping)
     assert (run.created, run.errors) == (1, 0)
     assert len(live(sim.events(ann.email, ann.email))) == 2
+    assert not _problem_on_page(client, rejected)
 
 
 def test_a_zero_length_google_event_is_skipped_and_the_rest_is_imported(connect_user, sim,
