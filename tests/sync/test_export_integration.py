@@ -114,3 +114,20 @@ def test_one_event_google_rejects_is_logged_and_the_rest_go_through(connect_user
     assert run.created == 1
     assert len(live(sim.events(ann.email, ann.email))) == 2
     assert bad.id is not None
+
+
+def test_a_participant_exports_when_the_organizer_has_no_sync(connect_user, make_activity,
+                                                              make_user, sim, sync):
+    """Creatio's rule: the organizer's calendar carries the event; when the organizer has no
+    sync set up, the participant who runs the sync counts as organizer."""
+    ann, ann_mapping = connect_user("ann@example.com")
+    carl = make_user(email="carl@example.com", name="Carl")  # never connected Google
+    make_activity(carl, subject="Carl's workshop", participants=[ann])
+    assert sync(ann_mapping).created == 1
+    assert [e["summary"] for e in live(sim.events(ann.email, ann.email))] == ["Carl's workshop"]
+
+    bob, bob_mapping = connect_user("bob@example.com")
+    make_activity(bob, subject="Bob's review", participants=[ann])
+    assert sync(ann_mapping).created == 0  # Bob's own sync carries it
+    assert sync(bob_mapping).created == 1
+    assert "Bob's review" not in [e["summary"] for e in live(sim.events(ann.email, ann.email))]
