@@ -1,5 +1,4 @@
 """Login, logout, profile, and the admin's user management."""
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -12,19 +11,10 @@ from portal.accounts.models import User
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.core.timezones import all_zone_names
+from portal.core.urls import safe_next
 from portal.extensions import db
 
 bp = Blueprint("accounts", __name__)
-
-
-def _safe_next(target):
-    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,7 +28,7 @@ def login():
             form.password.errors.append("Wrong email or password, or the account is deactivated.")
         else:
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("crm.calendar"))
+            return redirect(safe_next(request.args.get("next")) or url_for("crm.calendar"))
     return render_template("accounts/login.html", form=form, title="Log in")
 
 

@@ -1,6 +1,5 @@
 """CRM pages: the calendar, the activity list and the activity forms."""
 from datetime import time
-from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -9,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.accounts.models import User
 from portal.core.forms import EmptyForm
 from portal.core.timezones import local_now
+from portal.core.urls import safe_next
 from portal.crm import activities as services
 from portal.crm import calendar_view as cal
 from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
@@ -28,17 +28,6 @@ def _zone():
 
 def _today():
     return local_now(_zone()).date()
-
-
-def _safe_next(target):
-    """Only same-site relative paths, so ?next= cannot send people elsewhere."""
-    if not target or not isinstance(target, str):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
-        return None
-    return target
 
 
 def _int_arg(name):
@@ -208,7 +197,7 @@ def _apply(form, activity):
 
 
 def _done(activity, fallback=None):
-    target = _safe_next(request.args.get("next") or request.form.get("next"))
+    target = safe_next(request.args.get("next") or request.form.get("next"))
     return redirect(target or fallback or url_for("crm.activity_detail", activity_id=activity.id))
 
 
@@ -238,7 +227,7 @@ def activity_new():
             _flash_saved(form, activity, "created")
             return _done(activity)
     return render_template("crm/activity_form.html", form=form, activity=None,
-                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           next=safe_next(request.args.get("next")), zone=_zone(),
                            title="New activity")
 
 
@@ -281,7 +270,7 @@ def _read_only_page(error):
     activity = error.activity
     return render_template("crm/activity_read_only.html", activity=activity,
                            reason=services.locked_reason(activity), zone=_zone(),
-                           next=_safe_next(request.args.get("next")),
+                           next=safe_next(request.args.get("next")),
                            title=f"{activity.subject} is read-only"), 403
 
 
@@ -294,7 +283,7 @@ def activity_detail(activity_id):
                            editable=services.can_edit(current_user, activity),
                            locked=services.locked_reason(activity),
                            rule=cal.summarize_recurrence(activity.recurrence),
-                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           next=safe_next(request.args.get("next")), zone=_zone(),
                            title=activity.subject)
 
 
@@ -317,7 +306,7 @@ def activity_edit(activity_id):
             _flash_saved(form, activity, "saved")
             return _done(activity)
     return render_template("crm/activity_form.html", form=form, activity=activity,
-                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           next=safe_next(request.args.get("next")), zone=_zone(),
                            title=f"Edit {activity.subject}")
 
 
@@ -331,10 +320,10 @@ def activity_delete(activity_id):
         services.delete_activity(activity, actor=current_user._get_current_object())
         db.session.commit()
         flash(f"Activity “{subject}” deleted.", "success")
-        target = _safe_next(request.args.get("next"))
+        target = safe_next(request.args.get("next"))
         if target and f"/activities/{activity_id}" in target:
             target = None
         return redirect(target or url_for("crm.calendar"))
     return render_template("crm/activity_delete.html", activity=activity, form=form,
-                           next=_safe_next(request.args.get("next")), zone=_zone(),
+                           next=safe_next(request.args.get("next")), zone=_zone(),
                            title=f"Delete {activity.subject}")

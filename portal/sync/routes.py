@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.core.forms import EmptyForm
+from portal.core.urls import safe_next
 from portal.extensions import db
 from portal.sync.models import SyncRun, SyncRunEntry
 
@@ -55,14 +56,6 @@ def sync_now():
     return redirect(url_for("sync.runs"))
 
 
-def _safe_next(target):
-    """Only same-site relative paths (so ``next`` cannot send people elsewhere)."""
-    if not target or not isinstance(target, str) or not target.startswith("/") \
-            or target.startswith("//") or "\\" in target or len(target) > 2000:
-        return None
-    return target
-
-
 @bp.post("/add-into-crm")
 @login_required
 def add_into_crm():
@@ -73,7 +66,7 @@ def add_into_crm():
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    back = _safe_next(request.form.get("next")) or url_for("crm.calendar")
+    back = safe_next(request.form.get("next")) or url_for("crm.calendar")
     mapping = google_services.get_user_mapping(current_user,
                                                request.form.get("mapping_id", type=int))
     if mapping is None:
