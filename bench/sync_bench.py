@@ -124,7 +124,8 @@ def main(sizes):
             for n in sizes:
                 mapping_id = setup(app, sim, n)
                 sync = lambda: run_mapping(mapping_id, "both", backoff=backoff)  # noqa: E731
-                measure("full export", n, sim, sql, sync, per=n)
+                export = lambda: run_mapping(mapping_id, "export", backoff=backoff)  # noqa: E731
+                measure("full export", n, sim, sql, export, per=n)
                 # the first import after an export reads back our own writes (echoes, skipped)
                 measure("next sync (echoes)", n, sim, sql, sync)
                 measure("incremental, no change", n, sim, sql, sync)
