@@ -51,28 +51,21 @@ def create_app(config=None):
     return app
 
 
-# Feature packages, in the order their blueprints register. A package without the module
-# yet (a feature still being built) is skipped.
-FEATURES = ("accounts", "crm", "google", "sync", "scheduler")
-
-
-def _optional_module(name):
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
-
-
 def _import_models():
-    """Every model module, so metadata (and Alembic) sees all tables."""
-    for feature in FEATURES:
-        _optional_module(f"portal.{feature}.models")
+    """Every model module, so the metadata (and Alembic) sees all tables."""
+    import portal.accounts.models  # noqa: F401
+    import portal.crm.models  # noqa: F401
+    import portal.google.models  # noqa: F401
+    import portal.scheduler.models  # noqa: F401
+    import portal.sync.models  # noqa: F401
 
 
 def _register_blueprints(app):
-    for feature in FEATURES:
-        routes = _optional_module(f"portal.{feature}.routes")
-        if routes is not None:
-            app.register_blueprint(routes.bp)
+    from portal.accounts.routes import bp as accounts
+    from portal.crm.routes import bp as crm
+    from portal.google.routes import bp as google
+    from portal.scheduler.routes import bp as scheduler
+    from portal.sync.routes import bp as sync
+
+    for blueprint in (accounts, crm, google, sync, scheduler):
+        app.register_blueprint(blueprint)
