@@ -19,3 +19,37 @@
   allDay.addEventListener("change", sync);
   sync();
 })();
+
+// Repeat section: show the interval and end only for a rule, the weekdays only for weekly
+// ones, and keep the ticked weekday following the start date until the person picks days.
+// Without JS every input stays visible and the server ignores the ones that do not apply.
+(function () {
+  "use strict";
+  var freq = document.getElementById("repeat_freq");
+  if (!freq) { return; }
+  var start = document.getElementById("start_date");
+  var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name="repeat_weekdays"]'));
+  function startBox() {
+    var day = start && start.value ? new Date(start.value + "T12:00:00") : null;
+    return day && !isNaN(day) ? boxes[(day.getDay() + 6) % 7] : null;
+  }
+  var followed = startBox();
+  function checked() { return boxes.filter(function (b) { return b.checked; }); }
+  function sync() {
+    var rule = freq.value !== "" && freq.value !== "keep";
+    document.querySelectorAll(".repeat-rule").forEach(function (el) { el.hidden = !rule; });
+    document.querySelectorAll(".repeat-weekly").forEach(function (el) {
+      el.hidden = freq.value !== "WEEKLY";
+    });
+    if (freq.value === "WEEKLY" && !checked().length && startBox()) { startBox().checked = true; }
+  }
+  if (start) {
+    start.addEventListener("change", function () {
+      var now = checked(), next = startBox();
+      if (next && now.length === 1 && now[0] === followed) { followed.checked = false; next.checked = true; }
+      followed = next;
+    });
+  }
+  freq.addEventListener("change", sync);
+  sync();
+})();

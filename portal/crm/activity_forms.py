@@ -6,17 +6,26 @@ activities take a first and a last date (both inclusive).
 from datetime import datetime, time, timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TextAreaField, TimeField)
+from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField,
+                     SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+                     TimeField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.core.timezones import local_to_utc, to_local
+from portal.crm import recurrence_rules as rr
+from portal.crm.calendar_view import is_recurring, summarize_recurrence
 from portal.crm.models import PRIORITIES, STATUSES
 
 VISIBILITY_LABELS = {"default": "Calendar default", "public": "Public", "private": "Private"}
 REMINDER_MAX_MINUTES = 40320  # four weeks, Google's limit
 DATE_HINT = "Enter a date like 2026-11-24."
 TIME_HINT = "Enter a time like 14:30."
+#: the Repeat choice that leaves a rule the form cannot show as it is
+KEEP_RULE = "keep"
+REPEAT_CHOICES = [(rr.NO_REPEAT, "Does not repeat"), ("DAILY", "Daily"), ("WEEKLY", "Weekly"),
+                  ("MONTHLY", "Monthly"), ("YEARLY", "Yearly")]
+INTERVAL_MESSAGE = f"Enter a number from 1 to {rr.MAX_INTERVAL}."
+COUNT_MESSAGE = f"Enter a number of occurrences from 1 to {rr.MAX_COUNT}."
 
 
 def _int_or_none(value):
@@ -74,13 +83,52 @@ class ActivityForm(FlaskForm):
         description="Leave empty for no reminder.")
     visibility = SelectField("Visibility", choices=list(VISIBILITY_LABELS.items()),
                              default="default")
+    # -- Repeat (see recurrence_rules); range checks live in _check_repeat so that values
+    # left in hidden, irrelevant inputs never block a save
+    repeat_freq = SelectField("Repeat", choices=REPEAT_CHOICES, default=rr.NO_REPEAT)
+    repeat_interval = IntegerField("Every", default=1,
+                                   description="Days, weeks, months or years between "
+                                               "repeats: 1 for every one, 2 for every other.")
+    repeat_weekdays = SelectMultipleField(
+        "On", choices=list(zip(rr.WEEKDAYS, rr.WEEKDAY_LABELS)),
+        invalid_choice_message="Pick weekdays from the list.")
+    repeat_ends = RadioField("Ends", default=rr.ENDS_NEVER,
+                             choices=[(rr.ENDS_NEVER, "Never"),
+                                      (rr.ENDS_COUNT, "After a number of occurrences"),
+                                      (rr.ENDS_UNTIL, "On a date")])
+    repeat_count = IntegerField("Occurrences")
+    repeat_until = DateField("Last date", validators=[Optional()],
+                             invalid_value_message=DATE_HINT)
     #: the version the form was opened at; a mismatch means someone else saved meanwhile
     version = HiddenField()
     submit = SubmitField("Save activity")
 
-    def __init__(self, *args, types=(), users=(), contacts=(), zone_name="UTC", **kwargs):
+    def __init__(self, *args, types=(), users=(), contacts=(), zone_name="UTC",
+                 activity=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone_name = zone_name
+        #: the recurrence the activity has now; a series keeps repeating in its own zone,
+        #: whoever edits it
+        self.current_recurrence = (activity.recurrence or "") if activity is not None else ""
+        self.rule_zone = (activity.time_zone or zone_name) \
+            if activity is not None and is_recurring(activity) else zone_name
+        current_weekday = None
+        if activity is not None:
+            current_weekday = rr.weekday_code(_series_start_day(activity, self.rule_zone))
+        self.current_choice = rr.parse_rrule(self.current_recurrence, zone_name=self.rule_zone,
+                                             start_weekday=current_weekday)
+        #: a summary of the rule the form cannot express ("" when it can)
+        self.kept_rule_summary = ""
+        if self.current_choice is None:
+            self.kept_rule_summary = summarize_recurrence(self.current_recurrence) \
+                or "a custom rule"
+            self.repeat_freq.choices = [
+                (KEEP_RULE, f"Keep the current rule ({self.kept_rule_summary})"),
+                *REPEAT_CHOICES]
+            if not self.is_submitted():
+                self.repeat_freq.data = KEEP_RULE
+        #: the recurrence text to save (set by validate)
+        self.recurrence = self.current_recurrence
         self.activity_type_id.choices = [("", "Choose…")] + [
             (t.id, t.name if t.active else f"{t.name} (inactive)") for t in types]
         self.organizer_id.choices = [(u.id, u.name) for u in users]
@@ -118,6 +166,24 @@ class ActivityForm(FlaskForm):
         self.reminder_minutes.data = activity.reminder_minutes
         self.visibility.data = activity.visibility
         self.version.data = str(activity.version)
+        self._fill_repeat(self.current_choice,
+                          _series_start_day(activity, self.rule_zone))
+
+    def _fill_repeat(self, choice, start_day):
+        if start_day is not None:
+            self.repeat_weekdays.data = [rr.weekday_code(start_day)]
+        if choice is None:
+            self.repeat_freq.data = KEEP_RULE
+            return
+        self.repeat_freq.data = choice.freq
+        if not choice.repeats:
+            return
+        self.repeat_interval.data = choice.interval
+        if choice.weekdays:
+            self.repeat_weekdays.data = list(choice.weekdays)
+        self.repeat_ends.data = choice.ends
+        self.repeat_count.data = choice.count
+        self.repeat_until.data = choice.until
 
     def prefill(self, day=None, hour=None, minute=0, all_day=False, organizer_id=None):
         """A new activity from a calendar slot: ``day`` at ``hour`` for an hour."""
@@ -131,21 +197,110 @@ class ActivityForm(FlaskForm):
             self.end_date.data = end.date()
         if organizer_id is not None:
             self.organizer_id.data = organizer_id
+        if day is not None:
+            self.repeat_weekdays.data = [rr.weekday_code(day)]
 
     # -- checking -----------------------------------------------------------------------
 
     def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
+        super().validate(extra_validators)
         if self.all_day.data:
             # Times are ignored for all-day activities, whatever is left in them.
             for field in (self.start_time, self.end_time):
                 field.errors = []
                 field.data = None
-            checked = self._check_all_day()
-            ok = checked and not any(f.errors for f in self)
+            dates_ok = self._check_all_day()
         else:
-            ok = self._check_timed() and ok
-        return ok
+            dates_ok = self._check_timed()
+        # _check_repeat clears the errors of Repeat inputs that do not apply, so the
+        # verdict is taken from every field afterwards.
+        self._check_repeat()
+        return dates_ok and not any(f.errors for f in self)
+
+    def _series_start(self):
+        """The first occurrence's local date in the zone the series repeats in."""
+        if self.all_day.data or self.start_utc is None:
+            return self.start_date.data
+        return to_local(self.start_utc, self.rule_zone).date()
+
+    def _check_repeat(self):
+        """Turn the Repeat inputs into :attr:`recurrence`; messages go next to the inputs.
+        Inputs that do not apply (the weekdays of a daily rule, a count when it never
+        ends...) are ignored, whatever they hold."""
+        repeat_fields = (self.repeat_interval, self.repeat_weekdays, self.repeat_ends,
+                         self.repeat_count, self.repeat_until)
+        freq = self.repeat_freq.data
+        if not self.repeat_freq.raw_data:
+            # A post without the Repeat section (an older page, a script) changes nothing.
+            for field in (self.repeat_freq, *repeat_fields):
+                field.errors = []
+            return True
+        if freq == KEEP_RULE or freq == rr.NO_REPEAT or self.repeat_freq.errors:
+            for field in repeat_fields:
+                field.errors = []
+            if not self.repeat_freq.errors:
+                choice = None if freq == KEEP_RULE else rr.RepeatChoice()
+                self.recurrence = rr.recurrence_text(choice, self.current_recurrence,
+                                                     all_day=bool(self.all_day.data),
+                                                     zone_name=self.rule_zone)
+            return not self.repeat_freq.errors
+        ok = True
+        interval = self.repeat_interval
+        if not (interval.raw_data or [""])[0].strip():
+            interval.errors, interval.data = [], 1  # left empty: every day, week...
+        if interval.errors or interval.data is None \
+                or not 1 <= interval.data <= rr.MAX_INTERVAL:
+            interval.errors = [INTERVAL_MESSAGE]
+            ok = False
+        start_day = self._series_start()
+        weekdays = ()
+        if freq == "WEEKLY":
+            weekdays = tuple(self.repeat_weekdays.data or ())
+            if not self.repeat_weekdays.errors and not weekdays:
+                self.repeat_weekdays.errors.append("Choose at least one weekday.")
+            elif start_day is not None and not self.repeat_weekdays.errors \
+                    and rr.weekday_code(start_day) not in weekdays:
+                label = rr.WEEKDAY_LABELS[start_day.weekday()]
+                self.repeat_weekdays.errors.append(
+                    f"The first occurrence is on a {start_day:%A}: tick {label} too, "
+                    f"or move the start date.")
+            ok = ok and not self.repeat_weekdays.errors
+        else:
+            self.repeat_weekdays.errors = []
+        ends = self.repeat_ends.data if self.repeat_ends.data in rr.ENDS else None
+        if ends is None:
+            self.repeat_ends.errors = ["Choose how the series ends."]
+            ok = False
+        else:
+            self.repeat_ends.errors = []
+        count = self.repeat_count
+        if ends == rr.ENDS_COUNT:
+            if count.errors or count.data is None or not 1 <= count.data <= rr.MAX_COUNT:
+                count.errors = [COUNT_MESSAGE]
+                ok = False
+        else:
+            count.errors = []
+        until = self.repeat_until
+        if ends == rr.ENDS_UNTIL:
+            if until.data is None and not until.errors:
+                until.errors.append("Enter the last date of the series.")
+            elif until.data is not None and start_day is not None and until.data < start_day:
+                until.errors.append("The series cannot end before its first occurrence "
+                                    f"({start_day:%d %b %Y}).")
+            ok = ok and not until.errors
+        else:
+            until.errors = []
+        if not ok or start_day is None:
+            return False
+        choice = rr.RepeatChoice(
+            freq=freq, interval=interval.data, weekdays=weekdays, ends=ends,
+            count=count.data if ends == rr.ENDS_COUNT else None,
+            until=until.data if ends == rr.ENDS_UNTIL else None)
+        self.recurrence = rr.recurrence_text(choice, self.current_recurrence,
+                                             all_day=bool(self.all_day.data),
+                                             zone_name=self.rule_zone,
+                                             start_weekday=rr.weekday_code(start_day))
+        return True
 
     def _check_all_day(self):
         ok = True
@@ -201,7 +356,8 @@ class ActivityForm(FlaskForm):
             show_in_calendar=bool(self.show_in_calendar.data),
             reminder_minutes=self.reminder_minutes.data,
             visibility=self.visibility.data,
-            time_zone=self.zone_name,
+            time_zone=self.rule_zone if self.recurrence else self.zone_name,
+            recurrence=self.recurrence,
         )
         if values["all_day"]:
             values.update(start_date=self.start_date.data, end_date=self.end_date.data,
@@ -210,6 +366,15 @@ class ActivityForm(FlaskForm):
             values.update(start_at=self.start_utc, end_at=self.end_utc,
                           start_date=None, end_date=None)
         return values
+
+
+def _series_start_day(activity, zone_name):
+    """The local date ``activity`` starts on, in the zone its series repeats in."""
+    if activity.all_day:
+        return activity.start_date
+    if activity.start_at is None:
+        return None
+    return to_local(activity.start_at, zone_name).date()
 
 
 def wall_clock_note(naive, zone_name):

@@ -161,7 +161,7 @@ def _form_for(activity=None, formdata=None):
     contacts = services.invitable_contacts(current_user, activity)
     kwargs = {} if formdata is None else {"formdata": formdata}
     return ActivityForm(types=types, users=users, contacts=contacts, zone_name=_zone(),
-                        **kwargs)
+                        activity=activity, **kwargs)
 
 
 def _apply(form, activity):
