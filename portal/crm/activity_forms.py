@@ -120,8 +120,8 @@ class ActivityForm(FlaskForm):
         #: a summary of the rule the form cannot express ("" when it can)
         self.kept_rule_summary = ""
         if self.current_choice is None:
-            self.kept_rule_summary = summarize_recurrence(self.current_recurrence) \
-                or "a custom rule"
+            self.kept_rule_summary = summarize_recurrence(
+                self.current_recurrence, self.rule_zone) or "a custom rule"
             self.repeat_freq.choices = [
                 (KEEP_RULE, f"Keep the current rule ({self.kept_rule_summary})"),
                 *REPEAT_CHOICES]

@@ -494,7 +494,7 @@ def _weekday_label(item):
     return label
 
 
-def summarize_recurrence(text):
+def summarize_recurrence(text, zone_name="UTC"):
     """A short English summary of a recurrence text: "Weekly on Mon, Wed", "Daily, 10
     times", "Every 2 weeks on Fri, until 31 Dec 2026"... ("" when it does not repeat)."""
     rrules = [v for n, _, v in (_split_property(line) for line in recurrence_lines(text))
@@ -524,7 +524,9 @@ def summarize_recurrence(text):
     elif parts.get("UNTIL"):
         until = _parse_ical_value(parts["UNTIL"], {}, timezone.utc)
         if until is not None:
-            day = until.date() if isinstance(until, datetime) else until
+            # A timed UNTIL is an instant in UTC; the last day is the series' own local day.
+            day = until.astimezone(zone_of(zone_name)).date() if isinstance(until, datetime) \
+                else until
             summary += f", until {day.day} {day:%b %Y}"
     exdates = sum(len(v.split(",")) for n, _, v in
                   (_split_property(line) for line in recurrence_lines(text)) if n == "EXDATE")

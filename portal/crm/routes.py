@@ -282,7 +282,7 @@ def activity_detail(activity_id):
     return render_template("crm/activity_detail.html", activity=activity,
                            editable=services.can_edit(current_user, activity),
                            locked=services.locked_reason(activity),
-                           rule=cal.summarize_recurrence(activity.recurrence),
+                           rule=cal.summarize_recurrence(activity.recurrence, activity.time_zone),
                            next=safe_next(request.args.get("next")), zone=_zone(),
                            title=activity.subject)
 

@@ -110,6 +110,12 @@ def test_rule_summaries(text, summary):
     assert cal.summarize_recurrence(text) == summary
 
 
+def test_summary_gives_the_last_day_in_the_series_own_zone():
+    # 23:59:59 on 4 Dec in New York is already 5 Dec in UTC
+    text = "RRULE:FREQ=WEEKLY;BYDAY=FR;UNTIL=20261205T045959Z"
+    assert cal.summarize_recurrence(text, "America/New_York").endswith("until 4 Dec 2026")
+
+
 def series(**values):
     base = dict(id=1, subject="s", all_day=False, time_zone="UTC", start_at=None, end_at=None,
                 start_date=None, end_date=None, recurrence="")
