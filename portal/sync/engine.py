@@ -241,6 +241,10 @@ class Action:
     exdates: tuple = ()
     #: for CONFLICT: {"crm": {...}, "google": {...}, "rule": ..., "winner": ...}
     conflict: dict | None = None
+    #: for UNLINK of an activity kept in the CRM: the version the detached link records
+    #: (the activity's own version: not re-exported unless edited again; an older one:
+    #: the CRM's edit won over Google's delete and the export brings the event back)
+    synced_version: int | None = None
     reason: str = ""
 
     @property
@@ -810,16 +814,41 @@ def _plan_cancelled(mapping, event, link, activity_by_id, link_by_event, tz_name
     activity = activity_by_id.get(link.activity_id)
     if link.state == LINK_DETACHED:
         return []
+    crm_changed = (link.owner == OWNER_CRM and activity is not None
+                   and link.synced_version is not None
+                   and activity.version != link.synced_version)
+    if crm_changed and activity.status != STATUS_NOT_HELD:
+        # Deleted in Google, edited in the CRM since the last sync: a conflict like any
+        # other; the rule decides whether the delete or the edit survives.
+        winner = _conflict_winner(mapping.conflict_rule, activity, event)
+        record = Action(CONFLICT, activity_id=activity.id, link_id=link.id, event_id=event.id,
+                        event=event, conflict={"rule": mapping.conflict_rule, "winner": winner,
+                                               "crm": _jsonable(activity_as_fields(
+                                                   activity, link.google_exdates)),
+                                               "google": {"status": "cancelled"}},
+                        reason=f"edited in CRM, {reason} since the last sync; {winner} wins")
+        if winner == OWNER_CRM:
+            return [record, Action(UNLINK, activity_id=activity.id, link_id=link.id,
+                                   event_id=event.id, event=event,
+                                   synced_version=link.synced_version,
+                                   reason=reason + "; kept in CRM, edit re-exported")]
+        actions = [record]
+    else:
+        actions = []
     if link.owner == OWNER_GOOGLE or mapping.delete_in_crm_on_google_delete:
         if link.activity_id is None:
-            return [Action(UNLINK, link_id=link.id, event_id=event.id, reason=reason)]
-        return [Action(DELETE_ACTIVITY, activity_id=link.activity_id, link_id=link.id,
-                       event_id=event.id, event=event, reason=reason)]
+            return actions + [Action(UNLINK, link_id=link.id, event_id=event.id,
+                                     reason=reason)]
+        return actions + [Action(DELETE_ACTIVITY, activity_id=link.activity_id,
+                                 link_id=link.id, event_id=event.id, event=event,
+                                 reason=reason)]
     if activity is not None and activity.status == STATUS_NOT_HELD:
         return []  # our own "Not Held" is a cancelled event: nothing was lost
     # CRM-owned: keep the activity, remember the version so it is not re-exported unedited.
-    return [Action(UNLINK, activity_id=link.activity_id, link_id=link.id, event_id=event.id,
-                   event=event, reason=reason + "; kept in CRM")]
+    return actions + [Action(UNLINK, activity_id=link.activity_id, link_id=link.id,
+                             event_id=event.id, event=event,
+                             synced_version=activity.version if activity is not None else None,
+                             reason=reason + "; kept in CRM")]
 
 
 #: why an event cannot become an activity: the CRM needs a timed activity to end after it

@@ -571,7 +571,8 @@ class Runner:
                 # Deleted in Google, kept here: remember the version so it is not re-exported
                 # until someone edits it again.
                 link.state = LINK_DETACHED
-                link.synced_version = activity.version
+                link.synced_version = action.synced_version \
+                    if action.synced_version is not None else activity.version
                 self.remember_event(link, event.resource if event else None)
                 self.counts.deleted += 1
             else:

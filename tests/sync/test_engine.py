@@ -556,3 +556,24 @@ def test_zone_of_a_timed_event_drives_its_local_day():
                       end={"dateTime": "2030-04-01T00:30:00-04:00", "timeZone": "America/New_York"})
     assert kinds(e.plan_import(mapping(sync_from=date(2030, 4, 1)), [ev], [], [])) == [e.SKIP]
     assert e.activity_fields(ev)["start_at"].astimezone(ZoneInfo("America/New_York")).day == 31
+
+
+def test_crm_edit_after_google_delete_is_a_conflict_the_crm_rule_keeps():
+    a = activity(version=4)
+    ev = google_event(e.google_event_id(a.uid), status="cancelled")
+    actions = e.plan_import(mapping(), [ev], [link(a, synced_version=3)], [a])
+    assert kinds(actions) == [e.CONFLICT, e.UNLINK]
+    assert actions[0].conflict["winner"] == e.OWNER_CRM
+    # the detached link keeps the old version: the export brings the edited event back
+    assert actions[1].synced_version == 3
+    edited = e.plan_export(mapping(), [a], [link(a, synced_version=3, state=e.LINK_DETACHED)])
+    assert kinds(edited) == [e.INSERT_EVENT]
+
+
+def test_crm_edit_after_google_delete_under_google_wins_is_dropped_but_logged():
+    a = activity(version=4)
+    ev = google_event(e.google_event_id(a.uid), status="cancelled")
+    actions = e.plan_import(mapping(conflict_rule=e.CONFLICT_GOOGLE_WINS), [ev],
+                            [link(a, synced_version=3)], [a])
+    assert kinds(actions) == [e.CONFLICT, e.UNLINK]
+    assert actions[1].synced_version == 4
