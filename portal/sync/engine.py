@@ -540,7 +540,11 @@ def before_sync_from(activity, mapping):
     return mapping.sync_from is not None and starts is not None and starts < mapping.sync_from
 
 
-def plan_export(mapping, activities, links):
+#: why a linked activity left this calendar although its type and flags still match
+OUT_OF_SCOPE = "no longer organized by this calendar's user"
+
+
+def plan_export(mapping, activities, links, out_of_scope=frozenset()):
     """Plan CRM -> Google for one mapping.
 
     ``activities``: snapshots of the mapping's candidates (its type, organized by its user)
@@ -552,6 +556,8 @@ def plan_export(mapping, activities, links):
     differs from the synced version) are patched unless held; deleted, hidden or re-typed
     ones are deleted from this calendar; activities starting before *Synchronize from* are
     left alone; Google-owned links are never written (the CRM copy is read-only).
+    ``out_of_scope``: ids of activities that no longer belong to this mapping's user (moved
+    to another organizer): their events are deleted from this calendar like hidden ones.
     """
     actions = []
     by_id = {a.id: a for a in activities if a.id is not None}
@@ -578,6 +584,8 @@ def plan_export(mapping, activities, links):
             # else: linked activity not loaded (out of scope of this run): leave it
             continue
         why_not = exportable(activity, mapping)
+        if why_not is None and activity.id in out_of_scope:
+            why_not = OUT_OF_SCOPE
         if why_not is not None:
             if link.state == LINK_DETACHED:
                 actions.append(Action(UNLINK, link_id=link.id, activity_id=activity.id,
@@ -614,7 +622,7 @@ def plan_export(mapping, activities, links):
     for activity in activities:
         if activity.id in linked_ids:
             continue
-        if exportable(activity, mapping) is not None:
+        if exportable(activity, mapping) is not None or activity.id in out_of_scope:
             continue
         if before_sync_from(activity, mapping):
             continue

@@ -244,9 +244,9 @@ class Runner:
         self.commit("previous calendar cleaned up")
 
     # export ---------------------------------------------------------------------------------
-    def candidate_condition(self):
-        """Activities this mapping exports: its type, organized by its user (or, when the
-        organizer has no export for the type, with this user as a participant)."""
+    def scope_condition(self):
+        """Activities that belong in this user's calendar: organized by the user (or, when
+        the organizer has no export for the type, with this user as a participant)."""
         mapping = self.mapping
         organizer_exports = exists().where(
             CalendarMapping.user_id == Activity.organizer_id,
@@ -256,9 +256,14 @@ class Runner:
             Activity.id.in_(select(activity_participants.c.activity_id).where(
                 activity_participants.c.user_id == mapping.user_id)),
             ~organizer_exports)
+        return or_(Activity.organizer_id == mapping.user_id, as_participant)
+
+    def candidate_condition(self):
+        """Activities this mapping exports: its type, shown in the calendar, in the user's
+        scope (:meth:`scope_condition`), from *Synchronize from* on."""
+        mapping = self.mapping
         condition = and_(Activity.activity_type_id == mapping.activity_type_id,
-                         Activity.show_in_calendar.is_(True),
-                         or_(Activity.organizer_id == mapping.user_id, as_participant))
+                         Activity.show_in_calendar.is_(True), self.scope_condition())
         if self.sync_from is not None:
             # A day of slack either side of UTC; the engine applies the exact local-day rule.
             from_utc = datetime.combine(self.sync_from - timedelta(days=1), time(),
@@ -277,8 +282,13 @@ class Runner:
         linked = {l.activity_id: l for l in links if l.activity_id is not None}
         dirty = {aid for aid, version in candidates.items()
                  if aid not in linked or linked[aid].synced_version != version}
-        dirty |= {aid for aid, l in linked.items()
-                  if aid not in candidates and l.owner == OWNER_CRM}
+        outside = {aid for aid, l in linked.items()
+                   if aid not in candidates and l.owner == OWNER_CRM}
+        dirty |= outside
+        # Linked activities no longer in this user's scope (moved to another organizer):
+        # their event leaves this calendar, or the meeting would be shown twice.
+        in_scope = set(_in_query(lambda chunk: select(Activity.id).where(
+            Activity.id.in_(chunk), self.scope_condition()), outside)) if outside else set()
         rows = _load_activities(sorted(dirty))
         existing = {a.id for a in rows}
         externals = _external_attendees(existing)
@@ -287,7 +297,7 @@ class Runner:
         # Only links that can lead to an action: dirty ones, tombstones, and detached ones.
         relevant = [link_snapshot(l, existing) for l in links
                     if l.activity_id is None or l.activity_id in dirty]
-        plan = e.plan_export(self.snap, snaps, relevant)
+        plan = e.plan_export(self.snap, snaps, relevant, out_of_scope=outside - in_scope)
         self.apply_export_plan(plan, {a.id: a for a in rows}, {l.id: l for l in links})
 
     def apply_export_plan(self, plan, rows, links_by_id):

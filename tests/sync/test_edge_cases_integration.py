@@ -51,3 +51,26 @@ def test_google_delete_wins_over_a_crm_edit_under_google_wins_and_is_logged(
     assert run.conflicts == 1
     assert sim.get_event(ann.email, ann.email, event_id)["status"] == "cancelled"
     assert db.session.get(Activity, meeting.id).subject == "Budget v2"
+
+
+def test_meeting_handed_to_another_organizer_leaves_the_old_organizers_calendar(
+        connect_user, make_activity, sim, sync):
+    ann, ann_mapping = connect_user("ann@example.com")
+    bob, bob_mapping = connect_user("bob@example.com")
+    meeting = make_activity(ann, subject="Kick-off", start=datetime(2031, 5, 6, 8, tzinfo=UTC))
+    sync(ann_mapping)
+    event_id = google_event_id(meeting.uid)
+    crm.save_activity(meeting, actor=ann, organizer=bob, subject="Kick-off (Bob runs it)")
+    db.session.commit()
+
+    run = sync(ann_mapping)
+    assert run.deleted == 1 and run.updated == 0
+    sync(bob_mapping)
+
+    assert sim.get_event(ann.email, ann.email, event_id)["status"] == "cancelled"
+    bobs = [e for e in sim.events(bob.email, bob.email) if e["status"] != "cancelled"]
+    assert [e["summary"] for e in bobs] == ["Kick-off (Bob runs it)"]
+    # Ann's next sync does not bring it back, nor delete the activity
+    run = sync(ann_mapping)
+    assert (run.created, run.deleted) == (0, 0)
+    assert db.session.get(Activity, meeting.id).organizer_id == bob.id

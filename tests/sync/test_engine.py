@@ -577,3 +577,11 @@ def test_crm_edit_after_google_delete_under_google_wins_is_dropped_but_logged():
                             [link(a, synced_version=3)], [a])
     assert kinds(actions) == [e.CONFLICT, e.UNLINK]
     assert actions[1].synced_version == 4
+
+
+def test_activity_moved_to_another_organizer_leaves_this_calendar():
+    a = activity(version=2, organizer_email="bob@example.com")
+    [action] = e.plan_export(mapping(), [a], [link(a, synced_version=1)], out_of_scope={a.id})
+    assert action.kind == e.DELETE_EVENT and action.reason == e.OUT_OF_SCOPE
+    # never inserted either
+    assert e.plan_export(mapping(), [a], [], out_of_scope={a.id}) == []
