@@ -294,6 +294,17 @@ def events(email, calendar_id):
                         if include_deleted or r["res"].get("status") != "cancelled"])
 
 
+def _as_in_the_ui(changes):
+    """A person editing the time in Google's own UI replaces it whole (switching all-day
+    on or off leaves nothing of the other kind), unlike an API patch, which merges."""
+    if isinstance(changes, dict):
+        for key in ("start", "end"):
+            if isinstance(changes.get(key), dict):
+                changes[key] = {"date": None, "dateTime": None, "timeZone": None,
+                                **changes[key]}
+    return changes
+
+
 @bp.route("/accounts/<email>/calendars/<calendar_id>/events/<event_id>",
           methods=["GET", "PATCH", "PUT", "DELETE"])
 def event(email, calendar_id, event_id):
@@ -305,7 +316,7 @@ def event(email, calendar_id, event_id):
         if request.method == "GET":
             return jsonify(ops.get(cal, event_id))
         if request.method == "PATCH":
-            return jsonify(ops.patch(cal, event_id, body(), acct["email"], None))
+            return jsonify(ops.patch(cal, event_id, _as_in_the_ui(body()), acct["email"], None))
         if request.method == "PUT":
             return jsonify(ops.update(cal, event_id, body(), acct["email"], None))
         ops.delete(cal, event_id, None)

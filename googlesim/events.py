@@ -391,13 +391,8 @@ class Events:
         patch = copy.deepcopy(body)
         for key in READ_ONLY + ("id", "iCalUID"):
             patch.pop(key, None)
-        for key in ("start", "end"):
-            # Switching between all-day and timed replaces the object instead of merging.
-            if isinstance(patch.get(key), dict) and isinstance(ev.get(key), dict):
-                if "date" in patch[key]:
-                    ev[key] = {}
-                elif "dateTime" in patch[key]:
-                    ev[key].pop("date", None)
+        # As at Google, start/end merge like any object: switching between all-day and timed
+        # needs the other field cleared with null, or the event ends up with both (400).
         _merge(ev, patch)
         return self._finish_write(cal, current, ev)
 

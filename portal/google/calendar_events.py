@@ -152,14 +152,34 @@ class WriteResult:
     duplicate: bool = False
 
 
+def _patchable(body):
+    """``body`` for a PATCH: Google merges ``start``/``end`` field by field, so switching an
+    event between all-day and timed must clear the other field with null, or Google keeps
+    both and refuses the event."""
+    if not body:
+        return body
+    body = dict(body)
+    for key in ("start", "end"):
+        when = body.get(key)
+        if isinstance(when, dict):
+            when = dict(when)
+            if when.get("date") is not None:
+                when.setdefault("dateTime", None)
+                when.setdefault("timeZone", None)
+            elif when.get("dateTime") is not None:
+                when.setdefault("date", None)
+            body[key] = when
+    return body
+
+
 def _request(service, calendar_id, write, send_updates):
     events = service.events()
     send_updates = write.send_updates or send_updates
     if write.op == OP_INSERT:
         request = events.insert(calendarId=calendar_id, body=write.body, sendUpdates=send_updates)
     elif write.op == OP_PATCH:
-        request = events.patch(calendarId=calendar_id, eventId=write.event_id, body=write.body,
-                               sendUpdates=send_updates)
+        request = events.patch(calendarId=calendar_id, eventId=write.event_id,
+                               body=_patchable(write.body), sendUpdates=send_updates)
     elif write.op == OP_DELETE:
         request = events.delete(calendarId=calendar_id, eventId=write.event_id,
                                 sendUpdates=send_updates)

@@ -152,8 +152,10 @@ def test_patch_merges_objects_replaces_arrays_and_bumps_etag_updated_sequence(ca
     moved = cal.events().patch(calendarId="primary", eventId=ev["id"],
                                body=timed(T0 + timedelta(hours=2))).execute()
     assert moved["sequence"] == ev["sequence"] + 1 and moved["etag"] != patched["etag"]
+    clear = {"dateTime": None, "timeZone": None}  # Google merges start/end field by field
     to_all_day = cal.events().patch(calendarId="primary", eventId=ev["id"], body={
-        "start": {"date": "2026-12-02"}, "end": {"date": "2026-12-03"}}).execute()
+        "start": {"date": "2026-12-02", **clear},
+        "end": {"date": "2026-12-03", **clear}}).execute()
     assert to_all_day["start"] == {"date": "2026-12-02"}
 
 
@@ -400,3 +402,20 @@ def test_wrong_types_in_bodies_and_parameters_are_400_in_the_envelope(ctl, make_
         assert r.json()["error"]["code"] == 400
     r = s.patch(base + "/calendar/v3/calendars/primary", data="{oops", headers=headers)
     assert r.status_code == 400 and r.json()["error"]["errors"][0]["reason"] == "parseError"
+
+
+def test_patch_merges_start_like_google_so_switching_to_all_day_needs_a_null(cal, timed):
+    """Google's patch merges start/end field by field: sending only `date` to a timed event
+    leaves its `dateTime` too, which Google refuses; `"dateTime": null` clears it."""
+    body = dict(summary="Switch", **timed(datetime(2030, 1, 7, 9, tzinfo=timezone.utc)))
+    event = cal.events().insert(calendarId="primary", body=body).execute()
+    with pytest.raises(HttpError) as refused:
+        cal.events().patch(calendarId="primary", eventId=event["id"],
+                           body={"start": {"date": "2030-01-07"},
+                                 "end": {"date": "2030-01-08"}}).execute()
+    assert refused.value.resp.status == 400
+    cleared = {"dateTime": None, "timeZone": None}
+    done = cal.events().patch(calendarId="primary", eventId=event["id"],
+                              body={"start": {"date": "2030-01-07", **cleared},
+                                    "end": {"date": "2030-01-08", **cleared}}).execute()
+    assert done["start"] == {"date": "2030-01-07"} and done["end"] == {"date": "2030-01-08"}

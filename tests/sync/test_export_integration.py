@@ -131,3 +131,30 @@ def test_a_participant_exports_when_the_organizer_has_no_sync(connect_user, make
     assert sync(ann_mapping).created == 0  # Bob's own sync carries it
     assert sync(bob_mapping).created == 1
     assert "Bob's review" not in [e["summary"] for e in live(sim.events(ann.email, ann.email))]
+
+
+def test_switching_between_all_day_and_timed_in_the_crm_follows_in_google(
+        connect_user, make_activity, sim, sync):
+    """Google's patch merges start/end, so the export must clear the other kind of time."""
+    ann, mapping = connect_user()
+    start = datetime(2031, 6, 2, 8, 0, tzinfo=timezone.utc)
+    meeting = make_activity(ann, subject="Offsite", start=start)
+    sync(mapping)
+    event_id = google_event_id(meeting.uid)
+
+    crm.save_activity(meeting, actor=ann, all_day=True, start_date=date(2031, 6, 2),
+                      end_date=date(2031, 6, 3))
+    db.session.commit()
+    run = sync(mapping)
+    assert (run.updated, run.errors) == (1, 0), [e.detail for e in run.entries]
+    event = sim.get_event(ann.email, ann.email, event_id)
+    assert (event["start"], event["end"]) == ({"date": "2031-06-02"}, {"date": "2031-06-04"})
+
+    crm.save_activity(db.session.get(Activity, meeting.id), actor=ann, all_day=False,
+                      start_at=start, end_at=start + timedelta(hours=1))
+    db.session.commit()
+    run = sync(mapping)
+    assert (run.updated, run.errors) == (1, 0), [e.detail for e in run.entries]
+    event = sim.get_event(ann.email, ann.email, event_id)
+    assert "date" not in event["start"]
+    assert event["start"]["dateTime"] == "2031-06-02T10:00:00+02:00"
