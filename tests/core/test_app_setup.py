@@ -97,3 +97,43 @@ def test_google_credentials_are_never_built_with_from_authorized_user_info():
                                   "/admin/users/2147483648"])
 def test_ids_no_row_can_have_are_a_plain_404(admin_client, path):
     assert admin_client.get(path).status_code == 404
+
+
+def test_upgrades_keep_existing_rows_and_their_references(tmp_path):
+    """Rebuilding a table in a later migration (SQLite batch mode) must not cascade-delete
+    the rows that refer to it."""
+    import os
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    url = os.environ.get("MIGRATION_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'd.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade(revision="20261122_08_guest_notifications")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, email, name, password_hash, role, active, time_zone) "
+                "VALUES (1, 'a@example.com', 'A', 'x', 'user', true, 'UTC'), "
+                "(2, 'b@example.com', 'B', 'x', 'user', true, 'UTC')"))
+            conn.execute(text("INSERT INTO activity_types (id, name, position, active) "
+                              "VALUES (1, 'Meeting', 0, true)"))
+            conn.execute(text(
+                "INSERT INTO activities (id, uid, subject, activity_type_id, status, priority, "
+                "all_day, time_zone, location, description, recurrence, visibility, "
+                "show_in_calendar, organizer_id, created_by_id, version) VALUES (1, "
+                "'0123456789abcdef0123456789abcdef', 'Kept', 1, 'Planned', 'Medium', false, "
+                "'UTC', '', '', '', 'default', true, 1, 1, 1)"))
+            conn.execute(text("INSERT INTO activity_participants VALUES (1, 2)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT subject FROM activities")).scalar() == "Kept"
+            assert conn.execute(text("SELECT count(*) FROM activity_participants")).scalar() == 1
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
