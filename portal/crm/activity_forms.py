@@ -39,7 +39,7 @@ def _int_or_none(value):
 
 class ActivityForm(FlaskForm):
     subject = StringField("Subject", validators=[DataRequired("Enter a subject."),
-                                                 Length(max=255)])
+                                                 Length(max=2000)])
     activity_type_id = SelectField("Activity type", coerce=_int_or_none,
                                    validators=[DataRequired("Choose an activity type.")])
     status = SelectField("Status", choices=[(s, s) for s in STATUSES], default=STATUSES[0])
@@ -53,7 +53,7 @@ class ActivityForm(FlaskForm):
                          description="For all-day activities, the last day (included).")
     end_time = TimeField("End time", format=["%H:%M", "%H:%M:%S"],
                            validators=[Optional()], invalid_value_message=TIME_HINT)
-    location = StringField("Location", validators=[Optional(), Length(max=255)])
+    location = StringField("Location", validators=[Optional(), Length(max=2000)])
     description = TextAreaField("Description", validators=[Optional()],
                                 render_kw={"rows": 4})
     #: left out, it means the creator (new activities) or the current organizer (edits)

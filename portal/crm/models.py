@@ -57,7 +57,8 @@ class Activity(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: stable identity; the Google event id is derived from it so retries cannot duplicate
     uid: Mapped[uuid.UUID] = mapped_column(GUID, unique=True, default=uuid.uuid4)
-    subject: Mapped[str] = mapped_column(db.String(255))
+    #: Text, not a short string: Google allows titles and places far longer than 255
+    subject: Mapped[str] = mapped_column(db.Text)
     activity_type_id: Mapped[int] = mapped_column(db.ForeignKey("activity_types.id"), index=True)
     status: Mapped[str] = mapped_column(db.String(16), default=STATUS_PLANNED)
     priority: Mapped[str] = mapped_column(db.String(16), default="Medium")
@@ -70,7 +71,7 @@ class Activity(db.Model):
     end_date: Mapped[date | None] = mapped_column(db.Date)
     #: IANA zone the times were entered in; recurring events repeat in this zone
     time_zone: Mapped[str] = mapped_column(db.String(64), default="UTC")
-    location: Mapped[str] = mapped_column(db.String(255), default="")
+    location: Mapped[str] = mapped_column(db.Text, default="")
     description: Mapped[str] = mapped_column(db.Text, default="")
     #: RRULE/EXDATE lines, newline separated, for recurring activities
     recurrence: Mapped[str] = mapped_column(db.Text, default="")

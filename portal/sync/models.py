@@ -139,7 +139,7 @@ class SyncRunEntry(db.Model):
     action: Mapped[str] = mapped_column(db.String(32))
     activity_id: Mapped[int | None] = mapped_column()
     event_id: Mapped[str | None] = mapped_column(db.String(1024))
-    subject: Mapped[str] = mapped_column(db.String(255), default="")
+    subject: Mapped[str] = mapped_column(db.Text, default="")
     detail: Mapped[str] = mapped_column(db.Text, default="")
     #: conflicts: {"crm": {...}, "google": {...}, "rule", "winner"} as JSON text
     versions: Mapped[str | None] = mapped_column(db.Text)
@@ -161,7 +161,7 @@ class ExternalAttendee(db.Model):
     activity_id: Mapped[int] = mapped_column(db.ForeignKey("activities.id", ondelete="CASCADE"),
                                              index=True)
     email: Mapped[str] = mapped_column(db.String(254))
-    display_name: Mapped[str] = mapped_column(db.String(255), default="")
+    display_name: Mapped[str] = mapped_column(db.Text, default="")
     #: needsAction | declined | tentative | accepted
     response_status: Mapped[str] = mapped_column(db.String(16), default="needsAction")
 

@@ -288,3 +288,17 @@ def test_second_enqueue_while_one_is_pending_reports_already_running(connect_use
     assert db.session.get(SyncRun, first.id).status == "succeeded"
     [third] = enqueue_sync(ann, mapping)
     assert not third.already_running
+
+
+def test_long_texts_from_google_import_whole_and_stay_in_step(connect_user, sim, sync):
+    """Google takes far longer titles and locations than a 255-character column; they must
+    import whole (on PostgreSQL too), not fail the run or come back cut."""
+    ann, mapping = connect_user()
+    title = "Quarterly planning — " + "agenda item, " * 60
+    place = "Building 7, " * 40
+    sim.insert_event(ann.email, ann.email, gevent(title, location=place))
+    run = sync(mapping)
+    assert (run.status, run.created, run.errors) == ("succeeded", 1, 0)
+    [activity] = activities()
+    assert (activity.subject, activity.location) == (title, place)
+    assert sync(mapping).updated == 0
