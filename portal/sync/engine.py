@@ -63,6 +63,9 @@ UNLINK = "unlink"
 ADD_EXCEPTION = "add_exception"
 #: both sides changed: a log record with both versions; the winning action follows it
 CONFLICT = "conflict"
+#: both sides changed different fields: a log record of which field came from where; the
+#: update and/or patch that writes the merge to both sides follows it
+MERGED = "merged"
 SKIP = "skip"
 
 GOOGLE_ACTIONS = (INSERT_EVENT, PATCH_EVENT, DELETE_EVENT)
@@ -197,6 +200,10 @@ class LinkSnapshot:
     #: EXDATE lines the import added to the activity for Google's exceptions (moved, edited
     #: or cancelled instances); never sent back, Google already has those exceptions
     google_exdates: tuple = ()
+    #: the mapped field groups as of the last acknowledged sync (:func:`crm_state` /
+    #: :func:`google_state`), the base of the three-way merge; None on older links, which
+    #: keep the whole-record conflict rule
+    base_fields: dict | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -239,12 +246,17 @@ class Action:
     #: for CREATE_ACTIVITY/UPDATE_ACTIVITY of a series: the EXDATE lines derived from
     #: Google's exceptions (the runner remembers them on the link)
     exdates: tuple = ()
-    #: for CONFLICT: {"crm": {...}, "google": {...}, "rule": ..., "winner": ...}
+    #: for CONFLICT: {"crm": {...}, "google": {...}, "rule": ..., "winner": ...}; for a
+    #: field-level merge (CONFLICT or MERGED) also "from_crm", "from_google" (field groups
+    #: taken from each side) and "both_changed" (the groups the rule decided)
     conflict: dict | None = None
     #: for UNLINK of an activity kept in the CRM: the version the detached link records
     #: (the activity's own version: not re-exported unless edited again; an older one:
     #: the CRM's edit won over Google's delete and the export brings the event back)
     synced_version: int | None = None
+    #: the mapped field groups this action leaves both sides agreeing on (the link's merge
+    #: base once the action is applied/acknowledged); None: the runner forgets the base
+    base: dict | None = None
     reason: str = ""
 
     @property
@@ -520,6 +532,93 @@ def _jsonable(fields):
     return out
 
 
+# -- field groups and the three-way merge ---------------------------------------------------------
+
+#: the mapped fields as merge units: a group is taken whole from one side (start, end,
+#: all-day and time zone move together, or a merge could produce an impossible time)
+FIELD_GROUPS = ("subject", "description", "location", "status", "timing", "attendees",
+                "reminders", "visibility", "recurrence")
+
+
+def _state(fields, time_zone):
+    """The field groups of a mapped-fields dict (:func:`activity_as_fields` or
+    :func:`comparable_event_fields`), as JSON-native values so a stored base compares
+    exactly. Times are UTC instants (zone safe); an all-day span has no zone."""
+    if fields["all_day"]:
+        timing = ["all_day", _iso(fields["start_date"]), _iso(fields["end_date"])]
+    else:
+        timing = ["timed", _iso(_utc(fields["start_at"])), _iso(_utc(fields["end_at"])),
+                  time_zone or "UTC"]
+    return {
+        "subject": fields["subject"] or "",
+        "description": fields["description"] or "",
+        "location": fields["location"] or "",
+        "status": fields["status"],
+        "timing": timing,
+        "attendees": sorted({(a or "").lower() for a in fields["attendees"]}),
+        "reminders": fields["reminder_minutes"],
+        "visibility": fields["visibility"] or "default",
+        "recurrence": sorted(recurrence_lines(fields["recurrence"] or "")),
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _utc(value):
+    return value.astimezone(timezone.utc) if value is not None else None
+
+
+def crm_state(activity, derived_exdates=()):
+    """The field groups of a CRM activity (EXDATEs mirroring Google's exceptions left out)."""
+    return _state(activity_as_fields(activity, derived_exdates), activity.time_zone)
+
+
+def google_state(event, default_time_zone="UTC"):
+    """The field groups of a Google event, comparable with :func:`crm_state`."""
+    fields = activity_fields(event, default_time_zone)
+    out = {key: fields[key] for key in MAPPED_FIELDS}
+    out["attendees"] = tuple(a.email for a in fields["attendees"])
+    return _state(out, fields["time_zone"])
+
+
+def _crm_group_values(activity, group):
+    """The activity's own values of one group, as :func:`activity_fields` keys."""
+    if group == "timing":
+        return {"all_day": activity.all_day, "start_at": activity.start_at,
+                "end_at": activity.end_at, "start_date": activity.start_date,
+                "end_date": activity.end_date, "time_zone": activity.time_zone}
+    if group == "attendees":
+        return {"attendees": tuple(activity.attendees) + tuple(activity.external_attendees)}
+    if group == "reminders":
+        return {"reminder_minutes": activity.reminder_minutes}
+    if group == "recurrence":
+        return {"recurrence": "\n".join(recurrence_lines(activity.recurrence))}
+    return {group: getattr(activity, group)}
+
+
+def merge_fields(base, crm_now, google_now, google_wins_both):
+    """Three-way merge of field groups: {group: "crm" | "google"} for the groups whose
+    values differ between the sides, and the groups changed on both sides (to different
+    values) since ``base``; those go to Google when ``google_wins_both``, else to the CRM."""
+    sources, both = {}, []
+    for group in FIELD_GROUPS:
+        mine, theirs = crm_now.get(group), google_now.get(group)
+        if mine == theirs:
+            continue
+        crm_changed = mine != base.get(group)
+        google_changed = theirs != base.get(group)
+        if crm_changed and google_changed:
+            both.append(group)
+            sources[group] = OWNER_GOOGLE if google_wins_both else OWNER_CRM
+        elif google_changed:
+            sources[group] = OWNER_GOOGLE
+        else:
+            sources[group] = OWNER_CRM
+    return sources, both
+
+
 # -- export ---------------------------------------------------------------------------------------
 
 def exportable(activity, mapping):
@@ -613,11 +712,13 @@ def plan_export(mapping, activities, links, out_of_scope=frozenset()):
                                   body=event_body(activity, link.event_id,
                                                   known_attendees=link.google_attendees,
                                                   derived_exdates=link.google_exdates),
+                                  base=crm_state(activity, link.google_exdates),
                                   reason="edited again after deletion in Google"))
             continue
         actions.append(Action(PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid,
                               link_id=link.id, event_id=link.event_id,
                               body=patch_body(activity, link), if_match=link.etag or None,
+                              base=crm_state(activity, link.google_exdates),
                               reason="changed in CRM"))
     for activity in activities:
         if activity.id in linked_ids:
@@ -633,7 +734,7 @@ def plan_export(mapping, activities, links, out_of_scope=frozenset()):
         event_id = google_event_id(activity.uid)
         actions.append(Action(INSERT_EVENT, activity_id=activity.id, activity_uid=activity.uid,
                               event_id=event_id, body=event_body(activity, event_id),
-                              reason="new in CRM"))
+                              base=crm_state(activity), reason="new in CRM"))
     return actions
 
 
@@ -895,7 +996,7 @@ def _plan_new_event(mapping, event, activity_by_uid, link_by_ical, claimed, tz_n
     if not _representable(fields):
         return [Action(SKIP, event_id=event.id, event=event, reason=NO_DURATION)]
     return [Action(CREATE_ACTIVITY, event_id=event.id, event=event, owner=OWNER_GOOGLE,
-                   fields=activity_fields(event, tz_name),
+                   fields=activity_fields(event, tz_name), base=google_state(event, tz_name),
                    reason="moved or edited instance" if event.recurring_event_id
                    else "new in Google")]
 
@@ -910,18 +1011,22 @@ def _plan_changed_event(mapping, event, link, activity, tz_name):
     if not _representable(fields):
         return [Action(SKIP, activity_id=activity.id, event_id=event.id, event=event,
                        reason=NO_DURATION)]
+    base = google_state(event, tz_name)
     crm_changed = link.synced_version is not None and activity.version != link.synced_version
     if not crm_changed:
         return [Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
-                       event_id=event.id, event=event, fields=fields,
+                       event_id=event.id, event=event, fields=fields, base=base,
                        reason="changed in Google")]
     crm_side = activity_as_fields(activity, link.google_exdates)
     google_side = comparable_event_fields(event, tz_name)
     if all(crm_side[key] == google_side[key] for key in crm_side):
         # Both changed to the same thing: just record that they agree.
         return [Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
-                       event_id=event.id, event=event, fields=fields,
+                       event_id=event.id, event=event, fields=fields, base=base,
                        reason="changed alike on both sides")]
+    if isinstance(link.base_fields, dict) and link.owner == OWNER_CRM:
+        return _plan_merge(mapping, event, link, activity, fields, crm_side, google_side,
+                           tz_name)
     winner = _conflict_winner(mapping.conflict_rule, activity, event)
     record = Action(CONFLICT, activity_id=activity.id, link_id=link.id, event_id=event.id,
                     event=event, conflict={"rule": mapping.conflict_rule, "winner": winner,
@@ -930,17 +1035,75 @@ def _plan_changed_event(mapping, event, link, activity, tz_name):
                     reason=f"changed on both sides; {winner} wins")
     if winner == OWNER_GOOGLE:
         return [record, Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
-                               event_id=event.id, event=event, fields=fields,
+                               event_id=event.id, event=event, fields=fields, base=base,
                                reason="conflict: Google wins")]
     if link.owner == OWNER_GOOGLE:
         # A read-only copy cannot win against its own source.
         return [record, Action(UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id,
-                               event_id=event.id, event=event, fields=fields,
+                               event_id=event.id, event=event, fields=fields, base=base,
                                reason="conflict on a Google-owned activity: Google wins")]
     return [record, Action(PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid,
                            link_id=link.id, event_id=event.id, event=event,
                            body=patch_body(activity, link, current=event.resource),
+                           base=crm_state(activity, link.google_exdates),
                            if_match=event.etag or None, reason="conflict: CRM wins")]
+
+
+def _plan_merge(mapping, event, link, activity, fields, crm_side, google_side, tz_name):
+    """Both sides changed since the last sync, and the link remembers that sync's fields:
+    merge field group by field group. A group changed on one side only takes that side's
+    value; one changed on both (differently) goes to the side the mapping's rule picks.
+    The merge is written to the CRM (if anything came from Google) and to Google (if
+    anything came from the CRM). Only a group changed on both sides makes a conflict."""
+    base = link.base_fields
+    crm_now = crm_state(activity, link.google_exdates)
+    google_now = google_state(event, tz_name)
+    winner = _conflict_winner(mapping.conflict_rule, activity, event)
+    sources, both = merge_fields(base, crm_now, google_now, winner == OWNER_GOOGLE)
+    from_crm = [g for g in FIELD_GROUPS if sources.get(g) == OWNER_CRM]
+    from_google = [g for g in FIELD_GROUPS if sources.get(g) == OWNER_GOOGLE]
+    merged = dict(fields)
+    for group in from_crm:
+        merged.update(_crm_group_values(activity, group))
+    merged_activity = with_fields(activity, {k: v for k, v in merged.items()
+                                             if k != "organizer_email"})
+    if "attendees" in from_google:
+        merged_activity = replace(merged_activity, attendees=tuple(fields["attendees"]),
+                                  external_attendees=())
+    merged_state = crm_state(merged_activity, link.google_exdates)
+    record = {"rule": mapping.conflict_rule, "crm": _jsonable(crm_side),
+              "google": _jsonable(google_side), "from_crm": from_crm,
+              "from_google": from_google, "both_changed": both,
+              "winner": winner if both else None}
+    summary = (f"from CRM: {', '.join(from_crm) or 'nothing'}; "
+               f"from Google: {', '.join(from_google) or 'nothing'}")
+    if both:
+        head = Action(CONFLICT, activity_id=activity.id, link_id=link.id, event_id=event.id,
+                      event=event, conflict=record,
+                      reason=f"changed on both sides ({', '.join(both)}): {winner} wins; "
+                             + summary)
+    else:
+        head = Action(MERGED, activity_id=activity.id, link_id=link.id, event_id=event.id,
+                      event=event, conflict=record,
+                      reason="different fields changed on each side, both kept; " + summary)
+    actions = [head]
+    if from_google:
+        actions.append(Action(
+            UPDATE_ACTIVITY, activity_id=activity.id, link_id=link.id, event_id=event.id,
+            event=event, fields=merged,
+            # with a patch to follow, the link stays at the old sync until Google acknowledges
+            # it (a failed patch then merges again from the same base, nothing is lost)
+            synced_version=link.synced_version if from_crm else None,
+            base=None if from_crm else merged_state,
+            reason="merge: " + ", ".join(from_google) + " from Google"))
+    if from_crm:
+        actions.append(Action(
+            PATCH_EVENT, activity_id=activity.id, activity_uid=activity.uid, link_id=link.id,
+            event_id=event.id, event=event,
+            body=patch_body(merged_activity, link, current=event.resource),
+            base=merged_state, if_match=event.etag or None,
+            reason="merge: " + ", ".join(from_crm) + " from CRM"))
+    return actions
 
 
 def with_fields(activity, fields):

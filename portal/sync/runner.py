@@ -14,7 +14,7 @@ place that turns snapshots back into rows. Rules it keeps:
 """
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, delete, exists, insert, or_, select
@@ -126,8 +126,16 @@ def _event_state(link):
     return state if isinstance(state, dict) else None
 
 
-def _state_json(resource, exdates=()):
-    return json.dumps(e.remembered_state(resource, exdates), ensure_ascii=False)
+#: :meth:`Runner.remember_event`: leave the link's remembered merge base as it is
+KEEP = object()
+
+
+def _state_json(resource, exdates=(), fields=None):
+    state = e.remembered_state(resource, exdates)
+    if isinstance(fields, dict):
+        # the mapped field groups both sides agreed on at this sync: the merge base
+        state["fields"] = fields
+    return json.dumps(state, ensure_ascii=False)
 
 
 def link_snapshot(link, existing_ids=None):
@@ -140,6 +148,7 @@ def link_snapshot(link, existing_ids=None):
         google_attendees=tuple(a for a in state.get("attendees") or () if isinstance(a, dict)),
         google_recurrence=tuple(recurrence) if isinstance(recurrence, list) else None,
         google_exdates=tuple(state.get("exdates") or ()),
+        base_fields=state.get("fields") if isinstance(state.get("fields"), dict) else None,
         id=link.id, mapping_id=link.mapping_id, activity_id=activity_id,
         event_id=link.event_id, calendar_id=link.calendar_id, ical_uid=link.ical_uid or "",
         etag=link.etag or "", updated=link.google_updated_at,
@@ -388,7 +397,8 @@ class Runner:
                           event_state=None, google_updated_at=None, synced_at=utcnow(),
                           last_error=None)
             if event:
-                values.update(etag=event.get("etag") or "", event_state=_state_json(event),
+                values.update(etag=event.get("etag") or "",
+                              event_state=_state_json(event, fields=action.base),
                               google_updated_at=e.parse_rfc3339(event.get("updated")),
                               ical_uid=event.get("iCalUID") or "",
                               html_link=event.get("htmlLink") or "",
@@ -401,19 +411,24 @@ class Runner:
         link.state = LINK_ACTIVE
         link.last_error = None
         link.synced_version = activity.version if activity is not None else None
-        self.remember_event(link, event)
+        self.remember_event(link, event, fields=action.base)
         self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
 
     @staticmethod
-    def remember_event(link, event, exdates=()):
+    def remember_event(link, event, exdates=(), fields=KEEP):
         """Store what the link needs of Google's copy of the event: etag, updated, ids and
-        the state :func:`link_snapshot` reads back (attendee objects, recurrence, and the
-        EXDATEs derived from its exceptions: those remembered plus ``exdates``)."""
+        the state :func:`link_snapshot` reads back (attendee objects, recurrence, the
+        EXDATEs derived from its exceptions: those remembered plus ``exdates``, and the
+        merge base: ``fields``, the mapped field groups both sides now agree on; None
+        forgets it, :data:`KEEP` leaves the remembered one)."""
         if not event:
             return
-        previous = (_event_state(link) or {}).get("exdates") or []
+        previous_state = _event_state(link) or {}
+        previous = previous_state.get("exdates") or []
         keep = list(previous) + list(exdates) if event.get("recurrence") else []
-        link.event_state = _state_json(event, keep)
+        if fields is KEEP:
+            fields = previous_state.get("fields")
+        link.event_state = _state_json(event, keep, fields)
         link.etag = event.get("etag") or ""
         link.google_updated_at = e.parse_rfc3339(event.get("updated"))
         link.ical_uid = event.get("iCalUID") or link.ical_uid or ""
@@ -573,6 +588,11 @@ class Runner:
             self.counts.conflicts += 1
             self.log(kind, action.reason, action.activity_id, action.event_id, subject,
                      versions=action.conflict)
+        elif kind == e.MERGED:
+            # Different fields changed on each side: both kept, not a conflict (the update
+            # and/or patch that follow are counted as updates).
+            self.log(kind, action.reason, action.activity_id, action.event_id, subject,
+                     versions=action.conflict)
         elif kind == e.UNLINK:
             if link is None:
                 return
@@ -602,7 +622,7 @@ class Runner:
             link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
                              activity_id=new.id, calendar_id=self.mapping.calendar_id,
                              event_id=event.id, owner=OWNER_GOOGLE, synced_version=new.version)
-            self.remember_event(link, event.resource, action.exdates)
+            self.remember_event(link, event.resource, action.exdates, fields=action.base)
             db.session.add(link)
             self.counts.created += 1
             self.log(kind, action.reason, new.id, event.id, new.subject)
@@ -614,8 +634,19 @@ class Runner:
                                          source=crm_activities.SOURCE_GOOGLE, **values)
             self._set_externals(activity, unknown)
             db.session.flush()
-            link.synced_version = activity.version
-            self.remember_event(link, event.resource, action.exdates)
+            if action.synced_version is not None:
+                # A merge with a patch to follow: the link records this sync only once
+                # Google acknowledged the patch (which also writes the merge base).
+                link.synced_version = action.synced_version
+                self.remember_event(link, event.resource, action.exdates, fields=KEEP)
+            else:
+                link.synced_version = activity.version
+                self.remember_event(link, event.resource, action.exdates, fields=action.base)
+            snap = self.snaps.get(activity.id)
+            if snap is not None:
+                # a patch of this activity later in the run records the version it now has
+                self.snaps[activity.id] = replace(snap, version=activity.version,
+                                                  subject=activity.subject)
             self.counts.updated += 1
             self.log(kind, action.reason, activity.id, action.event_id, activity.subject)
         elif kind == e.DELETE_ACTIVITY:
