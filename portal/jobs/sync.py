@@ -134,12 +134,13 @@ def _sync_mapping(mapping_id, direction):
             # Hold the mapping until the retry runs, so a click meanwhile says "running".
             keep_lock = lock.extend(max(RETRY_INTERVALS) + DEFAULT_TTL)
         raise
-    except Exception:
+    except Exception as exc:
         log.exception("sync of mapping %s failed", mapping_id)
         db.session.rollback()
         run = db.session.get(SyncRun, run.id)
         run.status = RUN_FAILED
-        run.message = "The sync failed unexpectedly; the error was logged."
+        run.message = (f"The sync failed unexpectedly ({type(exc).__name__}); the error was "
+                       "logged.")
         run.finished_at = utcnow()
         run.progress = ""
         db.session.commit()

@@ -167,6 +167,28 @@ def mapping_snapshot(mapping, user, sync_from):
 
 # -- the run --------------------------------------------------------------------------------------
 
+def _write_links(rows):
+    """Insert the links of acknowledged inserts in one statement.
+
+    If another run wrote a link for the same event meanwhile (a worker killed while its
+    commit was still landing, or an overlapping run after a lock lapsed), that link is
+    brought up to date instead of the unique key failing this whole run."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:
+        db.session.execute(insert(EventLink), rows)
+        return
+    stmt = upsert(EventLink)
+    keys = ("mapping_id", "event_id")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: stmt.excluded[name] for name in rows[0] if name not in keys})
+    db.session.execute(stmt, rows)
+
+
 class Runner:
     """One run of one mapping. Use :func:`run_mapping`."""
 
@@ -206,7 +228,7 @@ class Runner:
             run.progress = progress[:255]
         # One executemany each, not one INSERT per row (SQLite's ORM inserts row by row).
         if self.new_links:
-            db.session.execute(insert(EventLink), self.new_links)
+            _write_links(self.new_links)
             self.new_links = []
         if self.counts.entries:
             for entry in self.counts.entries:

@@ -158,3 +158,29 @@ def test_switching_between_all_day_and_timed_in_the_crm_follows_in_google(
     event = sim.get_event(ann.email, ann.email, event_id)
     assert "date" not in event["start"]
     assert event["start"]["dateTime"] == "2031-06-02T10:00:00+02:00"
+
+
+def test_a_link_written_meanwhile_by_another_run_does_not_fail_this_one(
+        connect_user, make_activity, sim, sync, monkeypatch):
+    """A killed worker's last commit can land after the next run has read the links; the
+    next run's own link for that event must update it, not fail the run on the unique key."""
+    from portal.sync import runner
+
+    ann, mapping = connect_user()
+    meeting = make_activity(ann, subject="Raced")
+    original = runner.Runner.flush_counts
+
+    def other_run_commits_first(self, progress=None):
+        for values in self.new_links:
+            if not db.session.scalar(db.select(EventLink.id).where(
+                    EventLink.mapping_id == values["mapping_id"],
+                    EventLink.event_id == values["event_id"])):
+                db.session.add(EventLink(**{**values, "etag": '"stale"'}))
+                db.session.flush()
+        return original(self, progress)
+
+    monkeypatch.setattr(runner.Runner, "flush_counts", other_run_commits_first)
+    run = sync(mapping)
+    assert (run.status, run.created, run.errors) == ("succeeded", 1, 0), run.message
+    [link] = db.session.scalars(db.select(EventLink)).all()
+    assert link.activity_id == meeting.id and link.etag != '"stale"'
