@@ -1,7 +1,7 @@
 """google credentials connections mappings
 
 Revision ID: 20261122_04_google
-Revises: 20261122_03_contacts
+Revises: 20261122_01_core
 Create Date: 2026-11-22
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '20261122_04_google'
-down_revision = '20261122_03_contacts'
+down_revision = '20261122_01_core'
 branch_labels = None
 depends_on = None
 
