@@ -137,3 +137,14 @@ def test_upgrades_keep_existing_rows_and_their_references(tmp_path):
         db.drop_all()
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
+def test_the_pure_engine_speaks_the_same_values_as_the_models():
+    """The engine may not import the models, so it repeats their picklist values; they must
+    not drift apart (a renamed rule or status would silently stop matching)."""
+    from portal.crm import models as crm
+    from portal.google import models as google
+    from portal.sync import engine
+
+    assert engine.CONFLICT_RULES == google.CONFLICT_RULES
+    assert (engine.STATUS_PLANNED, engine.STATUS_HELD, engine.STATUS_NOT_HELD) == crm.STATUSES
