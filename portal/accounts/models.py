@@ -45,6 +45,21 @@ class User(UserMixin, db.Model):
         return f"<User {self.email}>"
 
 
+class UserEmail(db.Model):
+    """Another address of a user ("Communication options"): a Google attendee or organizer
+    with this address is that user, so a meeting sent to their Gmail address still lands on
+    their CRM calendar. Addresses are unique across users and primary logins."""
+
+    __tablename__ = "user_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    #: lower-case
+    email: Mapped[str] = mapped_column(db.String(254), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+
 @login_manager.user_loader
 def load_user(user_id):
     user = db.session.get(User, int(user_id))

@@ -42,7 +42,7 @@ activities_shown = _signals.signal("activities-shown")
 EDITABLE_FIELDS = (
     "subject", "activity_type", "activity_type_id", "status", "priority", "all_day",
     "start_at", "end_at", "start_date", "end_date", "time_zone", "location", "description",
-    "recurrence", "reminder_minutes", "visibility", "show_in_calendar", "organizer",
+    "recurrence", "reminder_minutes", "reminders", "visibility", "show_in_calendar", "organizer",
     "organizer_id", "participants", "invitees",
 )
 _COLLECTIONS = ("participants", "invitees")
@@ -267,8 +267,9 @@ def check_activity(activity):
         raise ActivityError("Choose a visibility from the list.", "visibility")
     if activity.organizer is None and activity.organizer_id is None:
         raise ActivityError("Choose an organizer.", "organizer_id")
-    if activity.reminder_minutes is not None and activity.reminder_minutes < 0:
-        raise ActivityError("A reminder cannot be after the start.", "reminder_minutes")
+    problem = activity.reminders.problem()
+    if problem:
+        raise ActivityError(problem, "reminder_minutes")
     if activity.all_day:
         if activity.start_date is None or activity.end_date is None:
             raise ActivityError("Enter the first and last day.", "start_date")
@@ -281,8 +282,9 @@ def check_activity(activity):
             raise ActivityError("Enter a start and an end.", "start_date")
         if activity.start_at.tzinfo is None or activity.end_at.tzinfo is None:
             raise ActivityError("Times must carry a time zone.", "start_date")
-        if activity.end_at <= activity.start_at:
-            raise ActivityError("The end must be after the start.", "end_date")
+        if activity.end_at < activity.start_at:
+            # Equal is allowed: Google has zero-length events (a deadline, a reminder).
+            raise ActivityError("The end cannot be before the start.", "end_date")
 
 
 def _changed_fields(activity):

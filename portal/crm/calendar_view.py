@@ -373,10 +373,16 @@ def _normalised_rule(value, tz, all_day):
 
 def _rule_set(activity, dtstart, tz, all_day):
     """A dateutil rruleset for ``activity`` starting at ``dtstart`` (aware for timed series,
-    naive midnight for all-day ones); None when the text holds no usable rule."""
+    naive midnight for all-day ones) and its EXDATEs as a :class:`_Exclusions`; (None, None)
+    when the text holds no usable rule.
+
+    EXDATEs are not handed to dateutil: it compares aware times of one zone by their wall
+    clock, so an EXDATE written for an occurrence that falls into a DST gap (02:30 on a
+    spring-forward night, which Google shows as 03:30) would never match it."""
     rules = rruleset()
+    excluded = _Exclusions()
     usable = False
-    for line in recurrence_lines(activity.recurrence):
+    for line in recurrence_lines(getattr(activity, "recurrence", "")):
         name, params, value = _split_property(line)
         if name in ("RRULE", "EXRULE"):
             try:
@@ -402,11 +408,70 @@ def _rule_set(activity, dtstart, tz, all_day):
                     # A whole-day EXDATE on a timed series: that day's occurrence.
                     moment = datetime.combine(parsed, dtstart.timetz())
                 if name == "EXDATE":
-                    rules.exdate(moment)
+                    excluded.add(moment, all_day)
                 else:
                     rules.rdate(moment)
                     usable = True
-    return rules if usable else None
+    return (rules, excluded) if usable else (None, None)
+
+
+class _Exclusions:
+    """EXDATE moments, matched by instant or by wall-clock time (either names the same
+    occurrence; only the instant survives a DST gap)."""
+
+    def __init__(self):
+        self.instants, self.walls = set(), set()
+
+    def add(self, moment, all_day):
+        if all_day:
+            self.walls.add(moment)
+            return
+        self.instants.add(moment.astimezone(timezone.utc))
+        self.walls.add(moment.replace(tzinfo=None))
+
+    def __contains__(self, moment):
+        if moment.tzinfo is None:
+            return moment in self.walls
+        return moment.astimezone(timezone.utc) in self.instants \
+            or moment.replace(tzinfo=None) in self.walls
+
+
+def occurrences(activity, max_steps=MAX_RULE_STEPS):
+    """The occurrence starts of a recurring activity in order (aware for timed series, naive
+    midnights for all-day ones), EXDATEs left out; empty when it does not repeat."""
+    tz = zone_of(activity.time_zone)
+    if activity.all_day:
+        if activity.start_date is None:
+            return
+        dtstart = datetime.combine(activity.start_date, time.min)
+    else:
+        if activity.start_at is None:
+            return
+        dtstart = activity.start_at.astimezone(tz)
+    rules, excluded = _rule_set(activity, dtstart, tz, activity.all_day)
+    if rules is None:
+        return
+    for step, moment in enumerate(rules):
+        if step >= max_steps:
+            return
+        if moment not in excluded:
+            yield moment
+
+
+def series_last_day(activity):
+    """The local day the last occurrence of a recurring activity starts on (in its own
+    zone), or None when the series never ends (or does not repeat)."""
+    lines = recurrence_lines(getattr(activity, "recurrence", ""))
+    rules = [_parse_rule_parts(v) for n, _, v in (_split_property(line) for line in lines)
+             if n == "RRULE"]
+    if not rules or any("COUNT" not in r and "UNTIL" not in r for r in rules):
+        return None
+    last = None
+    for moment in occurrences(activity):
+        last = moment
+    if last is None:
+        return None
+    return last.date()
 
 
 class Occurrence:
@@ -442,24 +507,19 @@ def expand_recurring(activities, start_utc, end_utc, zone_name,
         if not is_recurring(activity):
             result.append(activity)
             continue
-        tz = zone_of(activity.time_zone)
         if activity.all_day:
             if activity.start_date is None:
                 continue
             length = (activity.end_date or activity.start_date) - activity.start_date
-            dtstart = datetime.combine(activity.start_date, time.min)
         else:
             if activity.start_at is None:
                 continue
             length = (activity.end_at or activity.start_at) - activity.start_at
-            dtstart = activity.start_at.astimezone(tz)
-        rules = _rule_set(activity, dtstart, tz, activity.all_day)
-        if rules is None:
-            result.append(activity)
-            continue
         found = 0
-        for step, moment in enumerate(rules):
-            if step >= max_steps or found >= limit:
+        any_rule = False
+        for moment in occurrences(activity, max_steps=max_steps):
+            any_rule = True
+            if found >= limit:
                 break
             if activity.all_day:
                 first = moment.date()
@@ -477,7 +537,18 @@ def expand_recurring(activities, start_utc, end_utc, zone_name,
                     continue
                 result.append(Occurrence(activity, start_at=begin, end_at=finish))
             found += 1
+        if not any_rule and not _has_rule(activity):
+            result.append(activity)
     return result
+
+
+def _has_rule(activity):
+    """True when the recurrence text holds a rule dateutil can use (even if every
+    occurrence is excluded)."""
+    tz = zone_of(activity.time_zone)
+    start = datetime.combine(activity.start_date, time.min) if activity.all_day \
+        else activity.start_at.astimezone(tz)
+    return _rule_set(activity, start, tz, activity.all_day)[0] is not None
 
 
 def _weekday_label(item):

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.types import GUID, UTCDateTime, utcnow
+from portal.crm.reminders import Reminders
 from portal.extensions import db
 
 STATUS_PLANNED = "Planned"
@@ -13,6 +14,17 @@ STATUS_NOT_HELD = "Not Held"
 STATUSES = (STATUS_PLANNED, STATUS_HELD, STATUS_NOT_HELD)
 PRIORITIES = ("Low", "Medium", "High")
 VISIBILITIES = ("default", "public", "private")
+
+#: Google's answers to an invitation
+RESPONSE_NEEDS_ACTION = "needsAction"
+RESPONSE_ACCEPTED = "accepted"
+RESPONSE_TENTATIVE = "tentative"
+RESPONSE_DECLINED = "declined"
+RESPONSES = (RESPONSE_NEEDS_ACTION, RESPONSE_ACCEPTED, RESPONSE_TENTATIVE, RESPONSE_DECLINED)
+
+#: where an activity was made: in the CRM, or imported from a Google event
+ORIGIN_CRM = "crm"
+ORIGIN_GOOGLE = "google"
 
 TAG_PRIVATE = "private"
 TAG_PUBLIC = "public"
@@ -46,6 +58,20 @@ activity_invitees = db.Table(
     "activity_invitees",
     db.Column("activity_id", db.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
     db.Column("contact_id", db.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    #: the contact's answer to the invitation, as Google last reported it
+    db.Column("response_status", db.String(16), nullable=False,
+              server_default=RESPONSE_NEEDS_ACTION),
+)
+
+#: A CRM user's answer to an activity they are invited to (participants, and an organizer
+#: who is only a guest of the meeting in Google). Kept apart from the participant list so
+#: the organizer's copy of a meeting can never overwrite a guest's own answer.
+activity_responses = db.Table(
+    "activity_responses",
+    db.Column("activity_id", db.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("user_id", db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("response_status", db.String(16), nullable=False),
+    db.Column("answered_at", UTCDateTime, nullable=True),
 )
 
 
@@ -75,8 +101,10 @@ class Activity(db.Model):
     description: Mapped[str] = mapped_column(db.Text, default="")
     #: RRULE/EXDATE lines, newline separated, for recurring activities
     recurrence: Mapped[str] = mapped_column(db.Text, default="")
-    #: popup reminder before the start, in minutes (None: no reminder)
-    reminder_minutes: Mapped[int | None] = mapped_column()
+    #: Google's reminders as JSON (see portal.crm.reminders): the calendar's defaults, or up
+    #: to five popup/email overrides; empty overrides mean no reminder
+    reminders_json: Mapped[str] = mapped_column("reminders", db.Text,
+                                                default='{"useDefault":false,"overrides":[]}')
     visibility: Mapped[str] = mapped_column(db.String(16), default="default")
     #: only activities shown in the calendar are synced with Google
     show_in_calendar: Mapped[bool] = mapped_column(default=True)
@@ -86,6 +114,13 @@ class Activity(db.Model):
     modified_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     #: bumped by SQLAlchemy on every UPDATE; also guards against lost concurrent edits
     version: Mapped[int] = mapped_column(default=1)
+    #: "crm" (made here) or "google" (imported): an activity made in Google is only ever
+    #: written back to its own event, never copied into another calendar
+    origin: Mapped[str] = mapped_column(db.String(8), default=ORIGIN_CRM)
+    #: the meeting's identity at Google (iCalUID, and the event id: an instance id for a
+    #: moved occurrence), so it is found again after links are forgotten or a reconnect
+    ical_uid: Mapped[str | None] = mapped_column(db.String(1024), index=True)
+    google_event_id: Mapped[str | None] = mapped_column(db.String(1024))
 
     activity_type = relationship("ActivityType")
     organizer = relationship("User", foreign_keys=[organizer_id])
@@ -95,6 +130,24 @@ class Activity(db.Model):
                             order_by="Contact.last_name", back_populates="activities")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def reminders(self):
+        """The activity's :class:`portal.crm.reminders.Reminders`."""
+        return Reminders.loads(self.reminders_json)
+
+    @reminders.setter
+    def reminders(self, value):
+        self.reminders_json = (value or Reminders()).dumps()
+
+    @property
+    def reminder_minutes(self):
+        """The earliest notification in minutes before the start (None: none)."""
+        return self.reminders.first_popup
+
+    @reminder_minutes.setter
+    def reminder_minutes(self, minutes):
+        self.reminders = Reminders.popup(minutes)
 
     def __repr__(self):
         return f"<Activity {self.id} {self.subject!r}>"

@@ -29,6 +29,8 @@ BACKOFF_CAP = 30.0
 OP_INSERT = "insert"
 OP_PATCH = "patch"
 OP_DELETE = "delete"
+#: events.move to ``Write.destination`` (same id; the guests' copies follow)
+OP_MOVE = "move"
 
 
 class FullSyncRequired(GoogleError):
@@ -76,6 +78,8 @@ class EventListing:
     next_sync_token: str | None
     full: bool
     pages: int = 0
+    #: the calendar's own zone (an event time without offset or zone is read in it)
+    time_zone: str = ""
 
 
 def list_events(service, calendar_id, *, sync_token=None, time_min=None, backoff=None,
@@ -111,7 +115,8 @@ def list_events(service, calendar_id, *, sync_token=None, time_min=None, backoff
         page_token = response.get("nextPageToken")
         if not page_token:
             return EventListing(events=events, next_sync_token=response.get("nextSyncToken"),
-                                full=not sync_token, pages=pages)
+                                full=not sync_token, pages=pages,
+                                time_zone=response.get("timeZone") or "")
 
 
 def get_event(service, calendar_id, event_id, backoff=None):
@@ -132,6 +137,8 @@ class Write:
     if_match: str | None = None
     #: overrides the call's ``send_updates`` for this write ("all": Google emails the guests)
     send_updates: str | None = None
+    #: for OP_MOVE: the calendar the event goes to
+    destination: str | None = None
 
 
 @dataclass
@@ -183,9 +190,12 @@ def _request(service, calendar_id, write, send_updates):
     elif write.op == OP_DELETE:
         request = events.delete(calendarId=calendar_id, eventId=write.event_id,
                                 sendUpdates=send_updates)
+    elif write.op == OP_MOVE:
+        request = events.move(calendarId=calendar_id, eventId=write.event_id,
+                              destination=write.destination, sendUpdates=send_updates)
     else:
         raise ValueError(f"unknown op {write.op!r}")
-    if write.if_match and write.op != OP_INSERT:
+    if write.if_match and write.op not in (OP_INSERT, OP_MOVE):
         request.headers["If-Match"] = write.if_match
     return request
 

@@ -19,16 +19,16 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select
 
-from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm import activities as crm
-from portal.crm.models import Activity, Contact, ContactEmail
+from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google import calendar_events as ce
 from portal.google import services as google_services
 from portal.google.client import (GoogleError, PermanentError, RateLimited, ReauthorizationNeeded,
                                   TransientError, classify_error)
-from portal.sync import engine
+from portal.sync import crm_writes, engine
+from portal.sync.directory import Directory, emails_of_user, snapshot
 from portal.sync.models import LINK_ACTIVE, OWNER_CRM, EventLink, ExternalAttendee
 
 #: a page waits at most this long for Google (seconds); the CRM calendar must still render
@@ -170,30 +170,6 @@ def fetch_unlinked_events(user, start, end):
     return result
 
 
-def _people(user, attendees):
-    """(participants, invitees, unknown attendees) matched by email."""
-    emails = sorted({a.email for a in attendees})
-    users, contacts = {}, {}
-    if emails:
-        users = {u.email.lower(): u for u in db.session.scalars(
-            select(User).where(User.email.in_(emails), User.active.is_(True)))}
-        rows = db.session.execute(
-            select(ContactEmail.email, Contact).join(Contact, Contact.id == ContactEmail.contact_id)
-            .where(ContactEmail.email.in_(emails), Contact.owner_id == user.id)).all()
-        for email, contact in rows:
-            contacts.setdefault(email.lower(), contact)
-    participants, invitees, unknown = [], [], []
-    for attendee in attendees:
-        if attendee.email in users:
-            if users[attendee.email].id != user.id:
-                participants.append(users[attendee.email])
-        elif attendee.email in contacts:
-            invitees.append(contacts[attendee.email])
-        else:
-            unknown.append(attendee)
-    return participants, invitees, unknown
-
-
 def add_event_into_crm(user, mapping, event_id):
     """Create a CRM-owned activity from the Google event ``event_id`` of ``mapping``'s
     calendar and link it (the next export patches the event from the CRM). An instance of a
@@ -234,39 +210,57 @@ def add_event_into_crm(user, mapping, event_id):
         raise AddIntoCrmError("That event was deleted in Google Calendar.")
     _refuse_if_linked(mapping, [event["id"]], event.get("iCalUID"))
 
-    fields = engine.activity_fields(event, user.time_zone or "UTC")
-    participants, invitees, unknown = _people(user, fields["attendees"])
-    values = {k: fields[k] for k in ("description", "location", "all_day", "start_at",
-                                     "end_at", "start_date", "end_date", "time_zone",
-                                     "recurrence", "reminder_minutes", "visibility")}
-    activity = Activity()
+    directory = Directory(owner_id=user.id)
+    emails = emails_of_user(user) | {mapping.calendar_id.lower()}
+    directory.lookup({a.get("email") for a in event.get("attendees") or ()
+                      if isinstance(a, dict)} | {(event.get("organizer") or {}).get("email")}
+                     | emails)
+    snapshot_mapping = engine.MappingSnapshot(
+        id=mapping.id, activity_type_id=mapping.activity_type_id,
+        calendar_id=mapping.calendar_id, user_email=user.email, user_id=user.id,
+        user_emails=tuple(emails), time_zone=user.time_zone or "UTC")
+    fields = engine.activity_fields(event, user.time_zone or "UTC", directory.people(), emails,
+                                    f"user:{user.id}")
+    participants, invitees, unknown = crm_writes.people_for(fields, directory, user.id)
+    participants = [p for p in participants if p.active]
+    values = crm_writes.values_for(fields, [g for g in engine.FIELD_GROUPS
+                                            if g not in ("attendees", "subject", "status")])
+    activity = Activity(origin=engine.ORIGIN_CRM, ical_uid=event.get("iCalUID") or None,
+                        google_event_id=event["id"])
     try:
         crm.save_activity(
             activity, actor=user, source=crm.SOURCE_CRM, **values,
-            subject=(fields["subject"] or "(no title)")[:255], status=fields["status"],
+            subject=fields["subject"], status=fields["status"],
             activity_type_id=mapping.activity_type_id, organizer=user,
             participants=participants, invitees=invitees, show_in_calendar=True)
     except crm.ActivityError as exc:
         if activity in db.session:  # pulled in through a contact's activities backref
             db.session.expunge(activity)
         raise AddIntoCrmError(f"The event cannot become an activity: {exc}") from None
-    seen = set()
-    for attendee in unknown:
-        if attendee.email not in seen:
-            seen.add(attendee.email)
-            db.session.add(ExternalAttendee(activity_id=activity.id, email=attendee.email,
-                                            display_name=attendee.display_name,
-                                            response_status=attendee.response_status))
+    crm_writes.set_externals(activity.id, unknown, fields.get("external_organizer"))
+    crm_writes.apply_answers(activity, engine._answers(fields), skip_users={user.id})
+    if fields.get("answer"):
+        crm_writes.set_answer(activity.id, user.id, fields["answer"])
+    db.session.flush()
+    role = engine.role_of(engine.EventSnapshot.from_resource(event), snapshot_mapping)
+    # What both sides hold now: the next export sends only what someone changes later, so
+    # Google's reminders, colours, attachments... are never rewritten.
+    externals = db.session.scalars(select(ExternalAttendee).where(
+        ExternalAttendee.activity_id == activity.id)).all()
+    answers = {user.id: fields["answer"]} if fields.get("answer") else {}
+    base = engine.crm_state(snapshot(activity, externals, answers),
+                            user.id if role == engine.ROLE_GUEST else None)
+    base["v"] = engine.BASE_VERSION
+    state = engine.remembered_state(event)
+    state["fields"] = base
     db.session.add(EventLink(
         mapping_id=mapping.id, user_id=user.id, activity_id=activity.id,
         calendar_id=mapping.calendar_id, event_id=event["id"],
         ical_uid=event.get("iCalUID") or "", etag=event.get("etag") or "",
         google_updated_at=engine.parse_rfc3339(event.get("updated")),
-        # Never acknowledged: the next export sends the CRM's copy (a patch, same event).
-        synced_version=None, owner=OWNER_CRM, state=LINK_ACTIVE,
+        synced_version=activity.version, owner=OWNER_CRM, state=LINK_ACTIVE, role=role,
         html_link=event.get("htmlLink") or "", recurring_event_id="", synced_at=utcnow(),
-        # Google's attendees (with their answers) and rule, so the first patch keeps them.
-        event_state=json.dumps(engine.remembered_state(event), ensure_ascii=False)))
+        event_state=json.dumps(state, ensure_ascii=False)))
     db.session.flush()
     return activity
 

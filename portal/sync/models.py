@@ -13,6 +13,11 @@ OWNER_GOOGLE = "google"
 LINK_ACTIVE = "active"
 LINK_DETACHED = "detached"
 
+#: the link's calendar holds the organizer's copy of the meeting (Google lets this user
+#: change it), or a guest's copy (the user may only answer the invitation)
+ROLE_ORGANIZER = "organizer"
+ROLE_GUEST = "guest"
+
 RUN_QUEUED = "queued"
 RUN_RUNNING = "running"
 RUN_SUCCEEDED = "succeeded"
@@ -62,15 +67,22 @@ class EventLink(db.Model):
     synced_version: Mapped[int | None] = mapped_column()
     #: "crm": created in the CRM (master); "google": imported, read-only in the CRM
     owner: Mapped[str] = mapped_column(db.String(8), default=OWNER_CRM)
-    #: "active", or "detached" when a CRM-owned event was deleted in Google (kept in the CRM)
+    #: "active", or "detached" when the event was deleted in Google and the activity kept
     state: Mapped[str] = mapped_column(db.String(16), default=LINK_ACTIVE)
+    #: "organizer": this calendar holds the organizer's copy (or guests may modify it);
+    #: "guest": a copy of someone else's meeting, which only carries this user's answer
+    role: Mapped[str] = mapped_column(db.String(16), default=ROLE_ORGANIZER)
+    #: when the activity was deleted in the CRM (tombstones; "most recent" conflicts)
+    crm_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     html_link: Mapped[str] = mapped_column(db.String(2048), default="")
     #: for a moved or edited instance: the series' event id
     recurring_event_id: Mapped[str] = mapped_column(db.String(1024), default="")
     #: what the link remembers of Google's copy, as JSON: ``attendees`` (Google's attendee
     #: objects, so a CRM patch keeps their answers), ``recurrence`` (Google's own lines, so
-    #: a patch leaves an unchanged rule alone) and ``exdates`` (EXDATEs the import added to
-    #: the series for Google's exceptions, never sent back)
+    #: a patch leaves an unchanged rule alone), ``exdates`` (EXDATEs the import added to
+    #: the series for Google's exceptions, never sent back), ``organizer`` and
+    #: ``guestsCanModify``, and the merge bases ``base_crm``/``base_google``: each side's
+    #: field groups as of the last sync (see portal.sync.engine)
     event_state: Mapped[str | None] = mapped_column(db.Text)
     #: the last error Google gave for this event (a 400 is logged here and skipped)
     last_error: Mapped[str | None] = mapped_column(db.Text)
@@ -164,6 +176,8 @@ class ExternalAttendee(db.Model):
     display_name: Mapped[str] = mapped_column(db.Text, default="")
     #: needsAction | declined | tentative | accepted
     response_status: Mapped[str] = mapped_column(db.String(16), default="needsAction")
+    #: the meeting's organizer in Google (someone outside the CRM): shown, never a guest
+    is_organizer: Mapped[bool] = mapped_column(default=False)
 
 
 class GuestNotification(db.Model):

@@ -17,31 +17,37 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, delete, exists, insert, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm import activities as crm_activities
-from portal.crm.models import Activity, Contact, ContactEmail, activity_participants
+from portal.crm.models import Activity, activity_participants
 from portal.extensions import db
 from portal.google import calendar_events as ce
 from portal.google import services as google_services
-from portal.google.client import GoogleError, ReauthorizationNeeded, TransientError
+from portal.google.client import GoogleError, PermanentError, ReauthorizationNeeded, \
+    TransientError
 from portal.google.models import CalendarMapping
+from portal.sync import crm_writes
 from portal.sync import engine as e
+from portal.sync.directory import (Directory, Snapshots, chunks, emails_of_user, event_state,
+                                   in_query, link_snapshot, load_activities, organizer_linked,
+                                   self_answering, snapshot, syncing_calendars)
 from portal.sync.models import (DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT,
-                                LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, OWNER_GOOGLE,
+                                LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, ROLE_ORGANIZER,
                                 RUN_FAILED, RUN_NEEDS_REAUTH, RUN_RUNNING, RUN_SUCCEEDED,
-                                EventLink, ExternalAttendee, GuestNotification, SyncRun,
-                                SyncRunEntry)
+                                EventLink, GuestNotification, SyncRun, SyncRunEntry)
 
 log = logging.getLogger(__name__)
 
 #: writes per committed chunk: one Google batch
 CHUNK = ce.BATCH_SIZE
-#: SQL IN lists are split so no database hits its bound-parameter limit
-IN_CHUNK = 500
+
+# Kept for callers that imported them from here.
+_chunks = chunks
+_in_query = in_query
 
 
 class SyncStopped(Exception):
@@ -59,73 +65,6 @@ class Counts:
     entries: list = field(default_factory=list)
 
 
-def _chunks(items, size=IN_CHUNK):
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _in_query(stmt_for, ids):
-    """Run ``stmt_for(chunk)`` for every IN chunk of ``ids``; concatenate the results."""
-    out = []
-    for chunk in _chunks(ids):
-        out.extend(db.session.scalars(stmt_for(chunk)).unique().all())
-    return out
-
-
-# -- snapshots ------------------------------------------------------------------------------------
-
-def _load_activities(ids):
-    """Full activities with everything the engine needs, in a constant number of queries."""
-    if not ids:
-        return []
-    return _in_query(lambda chunk: select(Activity).where(Activity.id.in_(chunk)).options(
-        selectinload(Activity.participants), selectinload(Activity.organizer),
-        selectinload(Activity.invitees).selectinload(Contact.emails)), ids)
-
-
-def _external_attendees(activity_ids):
-    out = {}
-    for chunk in _chunks(activity_ids):
-        for row in db.session.scalars(select(ExternalAttendee)
-                                      .where(ExternalAttendee.activity_id.in_(chunk))):
-            out.setdefault(row.activity_id, []).append(row)
-    return out
-
-
-def snapshot(activity, externals=()):
-    """An engine snapshot of an Activity row."""
-    attendees = [e.Attendee(u.email, u.name) for u in activity.participants]
-    attendees += [e.Attendee(c.primary_email, c.full_name) for c in activity.invitees
-                  if c.primary_email]
-    return e.ActivitySnapshot(
-        id=activity.id, uid=activity.uid, version=activity.version, subject=activity.subject,
-        activity_type_id=activity.activity_type_id, description=activity.description or "",
-        location=activity.location or "", status=activity.status, all_day=activity.all_day,
-        start_at=activity.start_at, end_at=activity.end_at, start_date=activity.start_date,
-        end_date=activity.end_date, time_zone=activity.time_zone or "UTC",
-        recurrence=e.recurrence_lines(activity.recurrence or ""),
-        reminder_minutes=activity.reminder_minutes, visibility=activity.visibility,
-        show_in_calendar=activity.show_in_calendar,
-        organizer_email=activity.organizer.email if activity.organizer else "",
-        organizer_name=activity.organizer.name if activity.organizer else "",
-        attendees=tuple(attendees),
-        external_attendees=tuple(e.Attendee(x.email, x.display_name, x.response_status)
-                                 for x in externals),
-        modified_at=activity.modified_at)
-
-
-def _event_state(link):
-    """The link's remembered Google state (attendees, recurrence, derived EXDATEs)."""
-    if not link.event_state:
-        return None
-    try:
-        state = json.loads(link.event_state)
-    except ValueError:
-        return None
-    return state if isinstance(state, dict) else None
-
-
 #: :meth:`Runner.remember_event`: leave the link's remembered merge base as it is
 KEEP = object()
 
@@ -133,55 +72,34 @@ KEEP = object()
 def _state_json(resource, exdates=(), fields=None):
     state = e.remembered_state(resource, exdates)
     if isinstance(fields, dict):
-        # the mapped field groups both sides agreed on at this sync: the merge base
+        # the field groups both sides agreed on at this sync: the merge base
         state["fields"] = fields
     return json.dumps(state, ensure_ascii=False)
 
 
-def link_snapshot(link, existing_ids=None):
-    activity_id = link.activity_id
-    if existing_ids is not None and activity_id is not None and activity_id not in existing_ids:
-        activity_id = None  # deleted without the FK's SET NULL (e.g. SQLite): a tombstone
-    state = _event_state(link) or {}
-    recurrence = state.get("recurrence")
-    return e.LinkSnapshot(
-        google_attendees=tuple(a for a in state.get("attendees") or () if isinstance(a, dict)),
-        google_recurrence=tuple(recurrence) if isinstance(recurrence, list) else None,
-        google_exdates=tuple(state.get("exdates") or ()),
-        base_fields=state.get("fields") if isinstance(state.get("fields"), dict) else None,
-        id=link.id, mapping_id=link.mapping_id, activity_id=activity_id,
-        event_id=link.event_id, calendar_id=link.calendar_id, ical_uid=link.ical_uid or "",
-        etag=link.etag or "", updated=link.google_updated_at,
-        synced_version=link.synced_version, owner=link.owner, state=link.state,
-        recurring_event_id=link.recurring_event_id or "")
-
-
-def mapping_snapshot(mapping, user, sync_from):
+def mapping_snapshot(mapping, user, sync_from, emails=(), others=(), calendar_zone=""):
     return e.MappingSnapshot(
         id=mapping.id, activity_type_id=mapping.activity_type_id,
-        calendar_id=mapping.calendar_id, user_email=user.email,
-        time_zone=user.time_zone or "UTC", sync_from=sync_from,
+        calendar_id=mapping.calendar_id or "", user_email=user.email, user_id=user.id,
+        user_emails=tuple(sorted(emails)), time_zone=user.time_zone or "UTC",
+        calendar_time_zone=calendar_zone, sync_from=sync_from,
         conflict_rule=mapping.conflict_rule or e.CONFLICT_CRM_WINS,
-        delete_in_crm_on_google_delete=bool(mapping.delete_in_crm_when_deleted_in_google))
+        delete_in_crm_on_google_delete=bool(mapping.delete_in_crm_when_deleted_in_google),
+        export_enabled=bool(mapping.export_enabled),
+        import_enabled=bool(mapping.import_enabled), other_calendars=tuple(others))
 
 
-# -- the run --------------------------------------------------------------------------------------
-
-def _write_links(rows):
+def _upsert(rows):
     """Insert the links of acknowledged inserts in one statement.
 
     If another run wrote a link for the same event meanwhile (a worker killed while its
     commit was still landing, or an overlapping run after a lock lapsed), that link is
     brought up to date instead of the unique key failing this whole run."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    else:
+    if dialect not in ("postgresql", "sqlite"):
         db.session.execute(insert(EventLink), rows)
         return
-    stmt = upsert(EventLink)
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(EventLink)
     keys = ("mapping_id", "event_id")
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
@@ -200,7 +118,10 @@ class Runner:
         self.counts = Counts()
         settings = google_services.get_sync_settings(self.user)
         self.sync_from = settings.sync_from if settings is not None else None
-        self.snap = mapping_snapshot(mapping, self.user, self.sync_from)
+        self.emails = emails_of_user(self.user)
+        others = [(m.activity_type_id, m.id, m.calendar_id, bool(m.export_enabled))
+                  for m in google_services.user_mappings(self.user) if m.id != mapping.id]
+        self.snap = mapping_snapshot(mapping, self.user, self.sync_from, self.emails, others)
         self.client = google_services.client_for(self.user)
         self.service = self.client.calendar
         self.batch_uri = self.client.endpoints.calendar_batch
@@ -210,8 +131,14 @@ class Runner:
         self.snaps = {}
         #: links of acknowledged inserts, written in bulk with the chunk's commit
         self.new_links = []
+        #: activities whose Google identity an acknowledged insert gave them
+        self.identities = []
+        #: links made during this run, by event id (for actions planned before they existed)
+        self.made_links = {}
         #: activities whose guests Google was asked to email in the current chunk
         self.notified = []
+        self.directory = Directory(owner_id=self.user.id)
+        self.ctx = e.Context()
 
     # bookkeeping ----------------------------------------------------------------------------
     def log(self, action, detail="", activity_id=None, event_id=None, subject="", versions=None):
@@ -228,8 +155,15 @@ class Runner:
             run.progress = progress[:255]
         # One executemany each, not one INSERT per row (SQLite's ORM inserts row by row).
         if self.new_links:
-            _write_links(self.new_links)
+            _upsert(self.new_links)
             self.new_links = []
+        if self.identities:
+            # A core UPDATE: the ORM would bump (and check) the version of each activity.
+            table = Activity.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("row")).values(
+                ical_uid=bindparam("ical"), google_event_id=bindparam("event")),
+                self.identities)
+            self.identities = []
         if self.counts.entries:
             for entry in self.counts.entries:
                 entry["run_id"] = run.id
@@ -242,8 +176,10 @@ class Runner:
 
     # retired calendar -----------------------------------------------------------------------
     def handle_retired(self):
-        """Events left in a calendar this type no longer syncs with: delete them there
-        (the user chose "delete") or just drop the links ("leave")."""
+        """Links left in a calendar this type no longer syncs with. Events the CRM made
+        there are deleted (the user chose "delete", and Export is on) or left; events made in
+        Google are always left, and never copied into the new calendar (their activities are
+        of Google origin). Every such link goes: the old calendar is no longer synced."""
         mapping = self.mapping
         stale = db.session.scalars(select(EventLink).where(
             EventLink.mapping_id == mapping.id,
@@ -255,10 +191,11 @@ class Runner:
         for link in stale:
             by_calendar.setdefault(link.calendar_id, []).append(link)
         for calendar_id, links in by_calendar.items():
-            if action == "delete":
+            if action == "delete" and mapping.export_enabled:
                 writes = [ce.Write(key=l.id, op=ce.OP_DELETE, event_id=l.event_id)
-                          for l in links if l.owner == OWNER_CRM and l.state == LINK_ACTIVE]
-                for chunk in _chunks(writes, CHUNK):
+                          for l in links if l.owner == OWNER_CRM and l.state == LINK_ACTIVE
+                          and (l.role or ROLE_ORGANIZER) == ROLE_ORGANIZER]
+                for chunk in chunks(writes, CHUNK):
                     results = ce.apply_writes(self.service, self.batch_uri, calendar_id, chunk,
                                               backoff=self.backoff)
                     for result in results:
@@ -266,8 +203,13 @@ class Runner:
                             self.counts.deleted += 1
                             self.log(e.DELETE_EVENT, "removed from the previous calendar",
                                      event_id=result.write.event_id)
-            for link in links:
-                db.session.delete(link)
+            elif action == "delete":
+                self.log(e.SKIP, "Export is off for this calendar: the events in the previous "
+                                 "calendar were left in Google")
+        if stale:
+            db.session.execute(delete(EventLink).where(
+                EventLink.id.in_([l.id for l in stale])).execution_options(
+                synchronize_session=False))
         mapping.retired_calendar_id = None
         mapping.retired_action = None
         mapping.retired_at = None
@@ -291,7 +233,8 @@ class Runner:
 
     def candidate_condition(self):
         """Activities this mapping exports: its type, shown in the calendar, in the user's
-        scope (:meth:`scope_condition`), from *Synchronize from* on."""
+        scope (:meth:`scope_condition`), from *Synchronize from* on (a series that began
+        earlier is a candidate: the engine checks whether it still recurs)."""
         mapping = self.mapping
         condition = and_(Activity.activity_type_id == mapping.activity_type_id,
                          Activity.show_in_calendar.is_(True), self.scope_condition())
@@ -300,6 +243,7 @@ class Runner:
             from_utc = datetime.combine(self.sync_from - timedelta(days=1), time(),
                                         tzinfo=timezone.utc)
             condition = and_(condition, or_(
+                and_(Activity.recurrence.is_not(None), Activity.recurrence != ""),
                 and_(Activity.all_day.is_(True), Activity.start_date >= self.sync_from),
                 and_(Activity.all_day.is_(False), Activity.start_at >= from_utc)))
         return condition
@@ -311,25 +255,66 @@ class Runner:
         candidates = dict(db.session.execute(
             select(Activity.id, Activity.version).where(self.candidate_condition())).all())
         linked = {l.activity_id: l for l in links if l.activity_id is not None}
-        dirty = {aid for aid, version in candidates.items()
-                 if aid not in linked or linked[aid].synced_version != version}
+        linked_versions = dict(db.session.execute(
+            select(Activity.id, Activity.version).join(
+                EventLink, EventLink.activity_id == Activity.id).where(
+                EventLink.mapping_id == mapping.id)).all())
+        dirty = {aid for aid, version in candidates.items() if aid not in linked}
+        dirty |= {aid for aid, version in linked_versions.items()
+                  if linked[aid].synced_version != version}
         outside = {aid for aid, l in linked.items()
-                   if aid not in candidates and l.owner == OWNER_CRM}
+                   if aid not in candidates and l.role == ROLE_ORGANIZER
+                   and aid in linked_versions}
         dirty |= outside
         # Linked activities no longer in this user's scope (moved to another organizer):
         # their event leaves this calendar, or the meeting would be shown twice.
-        in_scope = set(_in_query(lambda chunk: select(Activity.id).where(
+        in_scope = set(in_query(lambda chunk: select(Activity.id).where(
             Activity.id.in_(chunk), self.scope_condition()), outside)) if outside else set()
-        rows = _load_activities(sorted(dirty))
+        rows = load_activities(sorted(dirty))
         existing = {a.id for a in rows}
-        externals = _external_attendees(existing)
-        snaps = [snapshot(a, externals.get(a.id, ())) for a in rows]
+        built = Snapshots(rows)
+        snaps = [built.of(a) for a in rows]
         self.snaps.update((s.id, s) for s in snaps)
         # Only links that can lead to an action: dirty ones, tombstones, and detached ones.
-        relevant = [link_snapshot(l, existing) for l in links
-                    if l.activity_id is None or l.activity_id in dirty]
-        plan = e.plan_export(self.snap, snaps, relevant, out_of_scope=outside - in_scope)
+        relevant = [l for l in links if l.activity_id is None or l.activity_id in dirty
+                    or l.activity_id not in linked_versions]
+        emails = {a.get("email") for l in relevant for a in (event_state(l) or {}).get(
+            "attendees") or () if isinstance(a, dict)}
+        self.directory.lookup(emails)
+        self.ctx = e.Context(people=self.directory.people(),
+                             organizer_linked=organizer_linked(existing))
+        plan = e.plan_export(self.snap, snaps, [link_snapshot(l, existing) for l in relevant],
+                             out_of_scope=outside - in_scope, ctx=self.ctx)
+        plan = self.find_existing_events(plan)
         self.apply_export_plan(plan, {a.id: a for a in rows}, {l.id: l for l in links})
+
+    def find_existing_events(self, plan):
+        """Before inserting an activity that already has an event at Google (added into
+        the CRM from one, then its link forgotten), look for that event: link it, never
+        make a second one."""
+        out = []
+        for action in plan:
+            snap = self.snaps.get(action.activity_id)
+            if action.kind != e.INSERT_EVENT or action.link_id is not None or snap is None \
+                    or not snap.google_event_id or snap.google_event_id == action.event_id:
+                out.append(action)
+                continue
+            try:
+                found = ce.get_event(self.service, self.mapping.calendar_id,
+                                     snap.google_event_id, self.backoff)
+            except PermanentError:
+                found = None
+            if not found or found.get("status") == "cancelled":
+                out.append(action)
+                continue
+            event = e.EventSnapshot.from_resource(found)
+            self.made_links[event.id] = self.make_link(snap.id, event, OWNER_CRM,
+                                                       e.role_of(event, self.snap))
+            db.session.flush()
+            link = link_snapshot(self.made_links[event.id])
+            out.extend(e._ImportPlanner(self.snap, [link], [snap], (), self.ctx)
+                       .plan_changed(event, link, snap, force=True))
+        return out
 
     def apply_export_plan(self, plan, rows, links_by_id):
         writes, extra = [], []
@@ -341,7 +326,7 @@ class Runner:
         for action in extra:
             self.apply_local(action, rows, links_by_id)
         total = len(writes)
-        for done, chunk in enumerate(_chunks(writes, CHUNK)):
+        for done, chunk in enumerate(chunks(writes, CHUNK)):
             self.apply_google_writes(chunk, rows, links_by_id)
             self.commit(f"exported {min((done + 1) * CHUNK, total)} of {total}")
         if not writes:
@@ -350,10 +335,11 @@ class Runner:
     def apply_google_writes(self, actions, rows, links_by_id):
         """Send a chunk of event writes and record what Google acknowledged."""
         op_of = {e.INSERT_EVENT: ce.OP_INSERT, e.PATCH_EVENT: ce.OP_PATCH,
-                 e.DELETE_EVENT: ce.OP_DELETE}
+                 e.DELETE_EVENT: ce.OP_DELETE, e.MOVE_EVENT: ce.OP_MOVE}
         notify = self.guest_notifications(actions)
         writes = [ce.Write(key=i, op=op_of[a.kind], event_id=a.event_id, body=a.body,
                            if_match=a.if_match,
+                           destination=(a.target or {}).get("calendar_id"),
                            send_updates="all" if a.activity_id in notify else None)
                   for i, a in enumerate(actions)]
         results = ce.apply_writes(self.service, self.batch_uri, self.mapping.calendar_id, writes,
@@ -366,7 +352,7 @@ class Runner:
                 self.counts.errors += 1
                 message = f"Google rejected the event: {result.error}"
                 self.log("error", message, action.activity_id, action.event_id, subject)
-                link = links_by_id.get(action.link_id)
+                link = self.link_for(action, links_by_id)
                 if link is not None:
                     link.last_error = message
                 continue
@@ -375,7 +361,7 @@ class Runner:
                 continue
             if not result.ok:
                 continue
-            self.record_write(action, result.event, activity, links_by_id)
+            self.record_write(action, result.event, activity, links_by_id, rows)
             if action.activity_id in notify and action.kind != e.DELETE_EVENT:
                 self.notified.append(action.activity_id)
         self.clear_guest_notifications()
@@ -398,26 +384,46 @@ class Runner:
                 GuestNotification.activity_id.in_(self.notified)))
             self.notified = []
 
-    def record_write(self, action, event, activity, links_by_id):
+    def link_for(self, action, links_by_id):
+        if action.link_id is not None:
+            link = links_by_id.get(action.link_id)
+            if link is None:
+                link = db.session.get(EventLink, action.link_id)
+                if link is not None:
+                    links_by_id[link.id] = link
+            return link
+        return self.made_links.get(action.event_id)
+
+    def record_write(self, action, event, activity, links_by_id, rows):
         """Google acknowledged ``action``: write the link (``activity`` is the snapshot
         the body was built from, so its version is the one Google now has)."""
-        link = links_by_id.get(action.link_id) if action.link_id else None
+        link = self.link_for(action, links_by_id)
         subject = activity.subject if activity is not None else ""
         if action.kind == e.DELETE_EVENT:
             if link is not None:
                 db.session.delete(link)
-                links_by_id.pop(action.link_id, None)
+                links_by_id.pop(link.id, None)
             self.counts.deleted += 1
+            self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
+            return
+        if action.kind == e.MOVE_EVENT:
+            if link is not None:
+                link.mapping_id = action.target["mapping_id"]
+                link.calendar_id = action.target["calendar_id"]
+                self.remember_event(link, event)
+                links_by_id.pop(link.id, None)
+            self.counts.updated += 1
             self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
             return
         if link is None:
             values = dict(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
                           activity_id=action.activity_id, calendar_id=self.mapping.calendar_id,
                           event_id=action.event_id, owner=OWNER_CRM, state=LINK_ACTIVE,
+                          role=action.role or ROLE_ORGANIZER,
                           synced_version=activity.version if activity is not None else None,
                           etag="", ical_uid="", html_link="", recurring_event_id="",
                           event_state=None, google_updated_at=None, synced_at=utcnow(),
-                          last_error=None)
+                          last_error=None, crm_deleted_at=None)
             if event:
                 values.update(etag=event.get("etag") or "",
                               event_state=_state_json(event, fields=action.base),
@@ -425,6 +431,11 @@ class Runner:
                               ical_uid=event.get("iCalUID") or "",
                               html_link=event.get("htmlLink") or "",
                               recurring_event_id=event.get("recurringEventId") or "")
+                if activity is not None and (activity.ical_uid != event.get("iCalUID")
+                                             or activity.google_event_id != event.get("id")):
+                    self.identities.append({"row": activity.id,
+                                            "ical": event.get("iCalUID") or None,
+                                            "event": event.get("id")})
             self.new_links.append(values)
             self.counts.created += 1
             self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
@@ -433,21 +444,26 @@ class Runner:
         link.state = LINK_ACTIVE
         link.last_error = None
         link.synced_version = activity.version if activity is not None else None
-        self.remember_event(link, event, fields=action.base)
+        self.remember_event(link, event, fields=action.base if action.base else KEEP,
+                            activity=activity)
         self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
 
     @staticmethod
-    def remember_event(link, event, exdates=(), fields=KEEP):
+    def remember_event(link, event, exdates=(), fields=KEEP, activity=None):
         """Store what the link needs of Google's copy of the event: etag, updated, ids and
         the state :func:`link_snapshot` reads back (attendee objects, recurrence, the
         EXDATEs derived from its exceptions: those remembered plus ``exdates``, and the
-        merge base: ``fields``, the mapped field groups both sides now agree on; None
-        forgets it, :data:`KEEP` leaves the remembered one)."""
+        merge base: ``fields``; None forgets it, :data:`KEEP` leaves the remembered one).
+        ``activity``: the snapshot just written to Google; derived EXDATEs it no longer has
+        (the series moved, and sent its EXDATEs along) are forgotten."""
         if not event:
             return
-        previous_state = _event_state(link) or {}
+        previous_state = event_state(link) or {}
         previous = previous_state.get("exdates") or []
         keep = list(previous) + list(exdates) if event.get("recurrence") else []
+        if activity is not None:
+            own = set(activity.recurrence)
+            keep = [line for line in keep if line in own]
         if fields is KEEP:
             fields = previous_state.get("fields")
         link.event_state = _state_json(event, keep, fields)
@@ -459,15 +475,36 @@ class Runner:
         link.synced_at = utcnow()
 
     def resolve_changed_event(self, action, fresh, rows, links_by_id):
-        link = links_by_id.get(action.link_id)
-        activity = rows.get(action.activity_id)
-        if link is None or activity is None:
+        """A conditional write met Google's newer copy (412): plan again as an import would,
+        from that copy."""
+        link = self.link_for(action, links_by_id)
+        if link is None:
             return
         event = e.EventSnapshot.from_resource(fresh)
-        snap = snapshot(activity, _external_attendees([activity.id]).get(activity.id, ()))
+        activity = rows.get(action.activity_id) if action.activity_id else None
+        if activity is None:
+            # Deleted in the CRM, changed in Google since: the conflict rule decides.
+            if action.kind != e.DELETE_EVENT:
+                return
+            plan = self.planner([link_snapshot(link)], []).plan_edit_of_deleted(
+                event, link_snapshot(link))
+            self.apply_import_plan(plan, rows, links_by_id)
+            if not any(a.kind == e.CREATE_ACTIVITY for a in plan):
+                retry = replace(action, if_match=None)
+                self.apply_google_writes([retry], rows, links_by_id)
+            return
+        built = Snapshots([activity])
+        snap = built.of(activity)
         self.snaps[snap.id] = snap
-        plan = e.plan_import(self.snap, [event], [link_snapshot(link)], [snap])
-        self.apply_import_plan(plan, rows, links_by_id, {})
+        self.directory.lookup(a.get("email") for a in fresh.get("attendees") or ()
+                              if isinstance(a, dict))
+        self.ctx = replace(self.ctx, people=self.directory.people())
+        plan = self.planner([link_snapshot(link)], [snap]).plan_changed(
+            event, link_snapshot(link), snap)
+        self.apply_import_plan(plan, rows, links_by_id)
+
+    def planner(self, links, snaps, other_links=()):
+        return e._ImportPlanner(self.snap, links, snaps, other_links, self.ctx)
 
     # import ---------------------------------------------------------------------------------
     def list_events(self):
@@ -489,6 +526,8 @@ class Runner:
     def import_(self):
         mapping = self.mapping
         listing = self.list_events()
+        if listing.time_zone:
+            self.snap = replace(self.snap, calendar_time_zone=listing.time_zone)
         events = [e.EventSnapshot.from_resource(r) for r in listing.events]
         if not events and not listing.full:
             mapping.sync_token = listing.next_sync_token or mapping.sync_token
@@ -501,105 +540,129 @@ class Runner:
         else:
             wanted = set(event_ids) | {ev.recurring_event_id for ev in events
                                        if ev.recurring_event_id}
-            links = _in_query(lambda chunk: select(EventLink).where(
+            links = in_query(lambda chunk: select(EventLink).where(
                 EventLink.mapping_id == mapping.id, EventLink.event_id.in_(chunk)), wanted)
-        ical_uids = {ev.ical_uid for ev in events if ev.ical_uid}
-        other_links = _in_query(lambda chunk: select(EventLink).where(
+        linked_ids = {l.event_id for l in links}
+        unlinked = [ev for ev in events if ev.id not in linked_ids and not ev.cancelled]
+        ical_uids = {ev.ical_uid for ev in unlinked if ev.ical_uid}
+        unlinked_ids = {ev.id for ev in unlinked}
+        other_links = in_query(lambda chunk: select(EventLink).where(
             EventLink.mapping_id != mapping.id, EventLink.ical_uid.in_(chunk),
             EventLink.activity_id.is_not(None)), ical_uids)
-        own_uids = {ev.activity_uid for ev in events if ev.activity_uid is not None}
+        other_links += in_query(lambda chunk: select(EventLink).where(
+            EventLink.mapping_id != mapping.id, EventLink.user_id == mapping.user_id,
+            EventLink.event_id.in_(chunk), EventLink.state == LINK_ACTIVE,
+            EventLink.activity_id.is_not(None)), unlinked_ids)
+        own_uids = {ev.activity_uid for ev in unlinked if ev.activity_uid is not None}
         activity_ids = {l.activity_id for l in list(links) + list(other_links)
                         if l.activity_id is not None}
         if own_uids:
-            activity_ids |= set(_in_query(lambda chunk: select(Activity.id).where(
+            activity_ids |= set(in_query(lambda chunk: select(Activity.id).where(
                 Activity.uid.in_(chunk)), own_uids))
-        rows = _load_activities(sorted(activity_ids))
+        if ical_uids:
+            activity_ids |= set(in_query(lambda chunk: select(Activity.id).where(
+                Activity.ical_uid.in_(chunk)), ical_uids))
+        if unlinked_ids:
+            activity_ids |= set(in_query(lambda chunk: select(Activity.id).where(
+                Activity.google_event_id.in_(chunk)), unlinked_ids))
+        rows = load_activities(sorted(activity_ids))
         existing = {a.id for a in rows}
-        externals = _external_attendees(existing)
-        snaps = [snapshot(a, externals.get(a.id, ())) for a in rows]
+        built = Snapshots(rows)
+        snaps = [built.of(a) for a in rows]
         self.snaps.update((s.id, s) for s in snaps)
+        self.ctx = self.import_context(events, links, existing)
         plan = e.plan_import(self.snap, events, [link_snapshot(l, existing) for l in links],
                              snaps, full_sync=listing.full,
-                             other_links=[link_snapshot(l, existing) for l in other_links])
-        people = self.people_by_email(plan)
-        self.apply_import_plan(plan, {a.id: a for a in rows}, {l.id: l for l in links}, people)
+                             other_links=[link_snapshot(l, existing) for l in other_links],
+                             ctx=self.ctx)
+        self.apply_import_plan(plan, {a.id: a for a in rows}, {l.id: l for l in links})
         mapping.sync_token = listing.next_sync_token
         self.commit("import done")
 
-    def people_by_email(self, plan):
-        """Users and contacts for every attendee email in the plan, in two queries."""
-        emails = set()
-        for action in plan:
-            if action.fields:
-                emails.update(a.email for a in action.fields.get("attendees", ()))
-        users, contacts = {}, {}
-        for chunk in _chunks(emails):
-            for user in db.session.scalars(select(User).where(User.email.in_(chunk))):
-                users[user.email.lower()] = user
-            rows = db.session.execute(select(ContactEmail.email, Contact).join(
-                Contact, Contact.id == ContactEmail.contact_id).where(
-                ContactEmail.email.in_(chunk))).all()
-            # The user's own contact wins over someone else's with the same address.
-            for email, contact in sorted(rows, key=lambda r: r[1].owner_id != self.user.id):
-                contacts.setdefault(email.lower(), contact)
-        return {"users": users, "contacts": contacts}
+    def import_context(self, events, links, activity_ids):
+        """What the engine needs beyond this mapping: who the addresses are, which meetings
+        their organizer syncs, and where events deleted here went."""
+        emails = set(self.emails)
+        organizers = set()
+        for event in events:
+            organizer = event.organizer_email
+            if organizer:
+                emails.add(organizer)
+                organizers.add(organizer)
+            emails.update((a.get("email") or "") for a in event.resource.get("attendees") or ()
+                          if isinstance(a, dict))
+        for link in links:
+            emails.update(a.get("email") for a in (event_state(link) or {}).get(
+                "attendees") or () if isinstance(a, dict))
+        self.directory.lookup(emails)
+        return e.Context(people=self.directory.people(),
+                         organizer_linked=organizer_linked(activity_ids),
+                         syncing_calendars=syncing_calendars(organizers - self.snap.emails),
+                         moved=self.find_moves(events, links),
+                         self_answering=self_answering(activity_ids))
 
-    def apply_import_plan(self, plan, rows, links_by_id, people):
+    def find_moves(self, events, links):
+        """Events deleted in this calendar that live on in another calendar the user maps
+        (moved in Google): ``{event id: (mapping id, type id, calendar id)}``."""
+        active = {l.event_id for l in links if l.state == LINK_ACTIVE and l.activity_id}
+        gone = [ev.id for ev in events if ev.cancelled and ev.id in active
+                and not ev.recurring_event_id]
+        others = [(m_id, type_id, cal) for type_id, m_id, cal, _ in self.snap.other_calendars
+                  if cal and cal != self.mapping.calendar_id]
+        found = {}
+        if not gone or not others:
+            return found
+        for event_id in gone:
+            for mapping_id, type_id, calendar_id in others:
+                try:
+                    resource = ce.get_event(self.service, calendar_id, event_id, self.backoff)
+                except PermanentError:
+                    continue
+                if resource.get("status") != "cancelled":
+                    found[event_id] = (mapping_id, type_id, calendar_id)
+                    break
+        return found
+
+    def apply_import_plan(self, plan, rows, links_by_id):
         google_writes = []
         for action in plan:
             if action.kind in e.GOOGLE_ACTIONS:
                 google_writes.append(action)
             else:
-                self.apply_local(action, rows, links_by_id, people)
+                self.apply_local(action, rows, links_by_id)
         if google_writes:
             self.apply_google_writes(google_writes, rows, links_by_id)
 
     # local (CRM-side) actions ---------------------------------------------------------------
-    def _crm_values(self, fields, people, activity=None):
-        values = {k: fields[k] for k in ("subject", "description", "location", "all_day",
-                                         "start_at", "end_at", "start_date", "end_date",
-                                         "time_zone", "recurrence", "reminder_minutes",
-                                         "visibility")}
-        values["subject"] = values["subject"] or "(no title)"
-        if fields["status"] == e.STATUS_NOT_HELD or activity is None \
-                or activity.status == e.STATUS_NOT_HELD:
-            values["status"] = fields["status"]
-        participants, invitees, unknown = [], [], []
-        organizer_id = activity.organizer_id if activity is not None else self.user.id
-        for attendee in fields["attendees"]:
-            user = people.get("users", {}).get(attendee.email)
-            contact = people.get("contacts", {}).get(attendee.email)
-            if user is not None:
-                if user.id != organizer_id:
-                    participants.append(user)
-            elif contact is not None:
-                invitees.append(contact)
-            else:
-                unknown.append(attendee)
-        if activity is not None:
-            # Contacts without an email never reached Google, so Google cannot drop them.
-            invitees += [c for c in activity.invitees if not c.primary_email]
-        values["participants"] = participants
-        values["invitees"] = invitees
-        return values, unknown
+    def make_link(self, activity_id, event, owner, role, synced_version=None):
+        link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
+                         activity_id=activity_id, calendar_id=self.mapping.calendar_id,
+                         event_id=event.id, owner=owner, role=role or ROLE_ORGANIZER,
+                         state=LINK_ACTIVE, synced_version=synced_version)
+        self.remember_event(link, event.resource, fields=None)
+        db.session.add(link)
+        return link
 
-    def _set_externals(self, activity, unknown):
-        db.session.execute(delete(ExternalAttendee).where(
-            ExternalAttendee.activity_id == activity.id))
-        seen = set()
-        for attendee in unknown:
-            if attendee.email in seen:
-                continue
-            seen.add(attendee.email)
-            db.session.add(ExternalAttendee(activity_id=activity.id, email=attendee.email,
-                                            display_name=attendee.display_name,
-                                            response_status=attendee.response_status))
+    def _row(self, activity_id, rows):
+        activity = rows.get(activity_id) if activity_id else None
+        if activity is None and activity_id:
+            found = load_activities([activity_id])
+            if found:
+                activity = rows[activity_id] = found[0]
+        return activity
 
-    def apply_local(self, action, rows, links_by_id, people=None):
-        people = people or {}
+    def _refresh_snap(self, activity):
+        db.session.flush()
+        snap = self.snaps.get(activity.id)
+        if snap is not None:
+            # a patch of this activity later in the run records the version it now has
+            self.snaps[activity.id] = replace(snap, version=activity.version,
+                                              subject=activity.subject)
+
+    def apply_local(self, action, rows, links_by_id):
         kind = action.kind
-        link = links_by_id.get(action.link_id) if action.link_id else None
-        activity = rows.get(action.activity_id) if action.activity_id else None
+        link = self.link_for(action, links_by_id)
+        activity = self._row(action.activity_id, rows)
         subject = activity.subject if activity is not None else (
             action.fields or {}).get("subject", "")
         event = action.event
@@ -618,13 +681,11 @@ class Runner:
         elif kind == e.UNLINK:
             if link is None:
                 return
-            if link.activity_id is not None and activity is not None and link.owner == OWNER_CRM \
-                    and "kept" in action.reason:
+            if activity is not None and action.synced_version is not None:
                 # Deleted in Google, kept here: remember the version so it is not re-exported
                 # until someone edits it again.
                 link.state = LINK_DETACHED
-                link.synced_version = action.synced_version \
-                    if action.synced_version is not None else activity.version
+                link.synced_version = action.synced_version
                 self.remember_event(link, event.resource if event else None)
                 self.counts.deleted += 1
             else:
@@ -632,30 +693,17 @@ class Runner:
                 links_by_id.pop(link.id, None)
             self.log(kind, action.reason, action.activity_id, action.event_id, subject)
         elif kind == e.CREATE_ACTIVITY:
-            values, unknown = self._crm_values(action.fields, people)
-            new = crm_activities.save_activity(
-                Activity(), actor=self.user, source=crm_activities.SOURCE_GOOGLE,
-                activity_type_id=self.mapping.activity_type_id, organizer=self.user,
-                status=values.pop("status", e.STATUS_PLANNED), **values)
-            new.created_by = self.user
-            self._set_externals(new, unknown)
-            db.session.flush()
-            rows[new.id] = new
-            link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
-                             activity_id=new.id, calendar_id=self.mapping.calendar_id,
-                             event_id=event.id, owner=OWNER_GOOGLE, synced_version=new.version)
-            self.remember_event(link, event.resource, action.exdates, fields=action.base)
-            db.session.add(link)
-            self.counts.created += 1
-            self.log(kind, action.reason, new.id, event.id, new.subject)
+            self.create_activity(action, link, rows, links_by_id)
         elif kind == e.UPDATE_ACTIVITY:
             if activity is None or link is None:
                 return
-            values, unknown = self._crm_values(action.fields, people, activity)
-            crm_activities.save_activity(activity, actor=None,
-                                         source=crm_activities.SOURCE_GOOGLE, **values)
-            self._set_externals(activity, unknown)
-            db.session.flush()
+            organizer_id = activity.organizer_id
+            crm_writes.write_fields(activity, action.fields, action.groups or e.FIELD_GROUPS,
+                                    self.directory, organizer_id, self.user)
+            if action.answers:
+                crm_writes.apply_answers(activity, action.answers, self.skip_answers(activity))
+            self._refresh_snap(activity)
+            link.role = action.role or link.role
             if action.synced_version is not None:
                 # A merge with a patch to follow: the link records this sync only once
                 # Google acknowledged the patch (which also writes the merge base).
@@ -664,58 +712,46 @@ class Runner:
             else:
                 link.synced_version = activity.version
                 self.remember_event(link, event.resource, action.exdates, fields=action.base)
-            snap = self.snaps.get(activity.id)
-            if snap is not None:
-                # a patch of this activity later in the run records the version it now has
-                self.snaps[activity.id] = replace(snap, version=activity.version,
-                                                  subject=activity.subject)
             self.counts.updated += 1
             self.log(kind, action.reason, activity.id, action.event_id, activity.subject)
-        elif kind == e.DELETE_ACTIVITY:
-            if link is not None:
-                db.session.delete(link)
-                links_by_id.pop(link.id, None)
-            if activity is not None:
-                others = db.session.scalar(select(EventLink.id).where(
-                    EventLink.activity_id == activity.id,
-                    EventLink.mapping_id != self.mapping.id).limit(1))
-                if others is None:
-                    crm_activities.delete_activity(activity, source=crm_activities.SOURCE_GOOGLE)
-                    rows.pop(activity.id, None)
-                elif activity.organizer_id != self.user.id:
-                    # A shared meeting: only this user leaves it.
-                    crm_activities.save_activity(
-                        activity, source=crm_activities.SOURCE_GOOGLE,
-                        participants=[p for p in activity.participants if p.id != self.user.id])
-            self.counts.deleted += 1
-            self.log(kind, action.reason, action.activity_id, action.event_id, subject)
-        elif kind == e.LINK_ACTIVITY:
-            if activity is None:
+        elif kind == e.REBASE:
+            if link is None:
                 return
-            if action.owner == OWNER_GOOGLE and activity.organizer_id != self.user.id \
-                    and all(p.id != self.user.id for p in activity.participants):
+            if event is not None:
+                self.remember_event(link, event.resource,
+                                    fields=action.base if action.base else KEEP)
+            if action.role:
+                link.role = action.role
+            if activity is not None:
+                if action.answers:
+                    crm_writes.apply_answers(activity, action.answers,
+                                             self.skip_answers(activity))
+                db.session.flush()
+                link.synced_version = activity.version
+            link.last_error = None
+        elif kind == e.DELETE_ACTIVITY:
+            self.delete_activity(action, link, activity, rows, links_by_id, subject)
+        elif kind == e.LINK_ACTIVITY:
+            self.link_activity(action, activity, rows, links_by_id)
+        elif kind == e.MOVE_LINK:
+            if link is None or activity is None:
+                return
+            link.mapping_id = action.target["mapping_id"]
+            link.calendar_id = action.target["calendar_id"]
+            links_by_id[link.id] = link
+            if activity.activity_type_id != action.target["activity_type_id"]:
                 crm_activities.save_activity(
                     activity, source=crm_activities.SOURCE_GOOGLE,
-                    participants=list(activity.participants) + [self.user])
-                db.session.flush()
-            link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
-                             activity_id=activity.id, calendar_id=self.mapping.calendar_id,
-                             event_id=event.id, owner=action.owner,
-                             # our own event relinked: content unknown, so export patches it
-                             synced_version=activity.version if action.owner == OWNER_GOOGLE
-                             else None)
-            self.remember_event(link, event.resource)
-            db.session.add(link)
-            db.session.flush()
-            links_by_id[link.id] = link
+                    activity_type_id=action.target["activity_type_id"])
+                self._refresh_snap(activity)
             self.counts.updated += 1
-            self.log(kind, action.reason, activity.id, event.id, activity.subject)
+            self.log(kind, action.reason, activity.id, action.event_id, activity.subject)
         elif kind == e.ADD_EXCEPTION:
             if activity is None:
                 return
             if link is not None:
                 # Remembered as Google's own exception: never sent back to Google.
-                state = _event_state(link) or e.remembered_state({})
+                state = event_state(link) or e.remembered_state({})
                 if action.exdate not in state.get("exdates", []):
                     state.setdefault("exdates", []).append(action.exdate)
                     link.event_state = json.dumps(state, ensure_ascii=False)
@@ -732,12 +768,100 @@ class Runner:
             self.counts.updated += 1
             self.log(kind, action.reason, activity.id, action.event_id, activity.subject)
 
+    def skip_answers(self, activity):
+        """Users who answer through their own copy of this meeting (and this user, whose
+        answer comes with their own copy's answer group)."""
+        skip = set(self.ctx.self_answering.get(activity.id, ()))
+        skip.add(self.user.id)
+        return skip
+
+    def create_activity(self, action, link, rows, links_by_id):
+        event = action.event
+        organizer = db.session.get(User, action.organizer_id) if action.organizer_id else None
+        organizer = organizer or self.user
+        new = crm_writes.create_activity(action.fields, self.directory, organizer=organizer,
+                                         user=self.user, type_id=self.mapping.activity_type_id,
+                                         event=event)
+        if action.answers:
+            crm_writes.apply_answers(new, action.answers, self.skip_answers(new))
+        rows[new.id] = new
+        if link is not None:
+            # Google's edit won over the CRM's delete: the tombstone gets its activity back.
+            link.activity_id = new.id
+            link.crm_deleted_at = None
+            link.state = LINK_ACTIVE
+            link.synced_version = new.version
+            link.role = action.role or link.role
+            self.remember_event(link, event.resource, action.exdates, fields=action.base)
+        else:
+            link = EventLink(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
+                             activity_id=new.id, calendar_id=self.mapping.calendar_id,
+                             event_id=event.id, owner=action.owner or e.OWNER_GOOGLE,
+                             role=action.role or ROLE_ORGANIZER, state=LINK_ACTIVE,
+                             synced_version=new.version)
+            self.remember_event(link, event.resource, action.exdates, fields=action.base)
+            db.session.add(link)
+        self.counts.created += 1
+        self.log(action.kind, action.reason, new.id, event.id, new.subject)
+
+    def link_activity(self, action, activity, rows, links_by_id):
+        if activity is None:
+            return
+        event = action.event
+        if action.organizer_id and action.organizer_id != activity.organizer_id:
+            # The organizer's own copy arrived: the meeting is theirs in the CRM too; whoever
+            # held it stays on as a participant.
+            previous = activity.organizer
+            new_organizer = db.session.get(User, action.organizer_id)
+            participants = [p for p in activity.participants if p.id != new_organizer.id]
+            if previous is not None and all(p.id != previous.id for p in participants):
+                participants.append(previous)
+            crm_activities.save_activity(activity, source=crm_activities.SOURCE_GOOGLE,
+                                         organizer=new_organizer, participants=participants)
+            db.session.flush()
+        elif action.role == e.ROLE_GUEST and activity.organizer_id != self.user.id \
+                and all(p.id != self.user.id for p in activity.participants):
+            crm_activities.save_activity(
+                activity, source=crm_activities.SOURCE_GOOGLE,
+                participants=list(activity.participants) + [self.user])
+            db.session.flush()
+        if not activity.ical_uid or not activity.google_event_id:
+            crm_writes.set_identity(activity.id, event)
+        link = self.make_link(activity.id, event, action.owner, action.role)
+        db.session.flush()
+        links_by_id[link.id] = link
+        self.made_links[event.id] = link
+        self._refresh_snap(activity)
+        self.counts.updated += 1
+        self.log(action.kind, action.reason, activity.id, event.id, activity.subject)
+
+    def delete_activity(self, action, link, activity, rows, links_by_id, subject):
+        if link is not None:
+            db.session.delete(link)
+            links_by_id.pop(link.id, None)
+        if activity is not None:
+            others = db.session.scalar(select(EventLink.id).where(
+                EventLink.activity_id == activity.id,
+                EventLink.mapping_id != self.mapping.id).limit(1))
+            if others is None or (link is not None and link.role == ROLE_ORGANIZER) \
+                    or activity.organizer_id == self.user.id:
+                crm_activities.delete_activity(activity, source=crm_activities.SOURCE_GOOGLE)
+                rows.pop(activity.id, None)
+            else:
+                # A shared meeting someone else organizes: only this user leaves it.
+                crm_activities.save_activity(
+                    activity, source=crm_activities.SOURCE_GOOGLE,
+                    participants=[p for p in activity.participants if p.id != self.user.id])
+        self.counts.deleted += 1
+        self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
+
 
 def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     """Sync one mapping now, in this process; returns the SyncRun.
 
     ``direction``: "import", "export" or "both" (import first, so a change on both sides is
     seen as a conflict and resolved by the mapping's rule before anything is sent).
+    A mapping without a calendar only has its previous calendar cleaned up.
     Raises :class:`TransientError` (the job retries) after recording it on the run;
     a reconnect-needed error marks the connection and ends the run as needs_reauth.
     """
@@ -751,7 +875,7 @@ def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     run.started_at = run.started_at or utcnow()
     run.progress = "starting"
     db.session.commit()
-    if mapping is None or not mapping.calendar_id:
+    if mapping is None or (not mapping.calendar_id and not mapping.retired_calendar_id):
         return _finish(run, RUN_FAILED, "This calendar mapping no longer exists.")
     user = db.session.get(User, mapping.user_id)
     if not google_services.connection_usable(user):
@@ -760,12 +884,13 @@ def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     try:
         runner = Runner(mapping, run, backoff=backoff)
         runner.handle_retired()
-        if direction in (DIRECTION_IMPORT, DIRECTION_BOTH) and mapping.import_enabled:
-            run.progress = "importing from Google"
-            runner.import_()
-        if direction in (DIRECTION_EXPORT, DIRECTION_BOTH) and mapping.export_enabled:
-            run.progress = "exporting to Google"
-            runner.export()
+        if mapping.calendar_id:
+            if direction in (DIRECTION_IMPORT, DIRECTION_BOTH) and mapping.import_enabled:
+                run.progress = "importing from Google"
+                runner.import_()
+            if direction in (DIRECTION_EXPORT, DIRECTION_BOTH) and mapping.export_enabled:
+                run.progress = "exporting to Google"
+                runner.export()
         runner.flush_counts()
         mapping.last_synced_at = utcnow()
     except google_services.NotConnected as exc:
@@ -786,6 +911,8 @@ def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     status = RUN_SUCCEEDED
     message = (f"{run.created} created, {run.updated} updated, {run.deleted} deleted, "
                f"{run.skipped} skipped, {run.conflicts} conflicts, {run.errors} errors")
+    if not mapping.calendar_id:
+        message = "The previous calendar was cleaned up; this type is not synchronized."
     if run.errors == 0:
         google_services.record_sync_success(user)
     return _finish(run, status, message)

@@ -1,28 +1,20 @@
-"""Sync services for other features: is an activity from Google (read-only), its link to
-open it in Google, the last successful sync, and cleanup hooks."""
+"""Sync services for other features: is an activity from Google, may the CRM change it
+(someone else's meeting is answer-only), its link to open it in Google, the last successful
+sync, answers to invitations, and cleanup hooks."""
 from flask import g
 from sqlalchemy import delete, select, update
 
+from portal.core.types import utcnow
+from portal.crm.models import ORIGIN_GOOGLE
 from portal.extensions import db
-from portal.sync.models import (LINK_ACTIVE, OWNER_CRM, OWNER_GOOGLE, EventLink,
+from portal.sync.directory import event_state
+from portal.sync.models import (LINK_ACTIVE, ROLE_GUEST, ROLE_ORGANIZER, EventLink,
                                 GuestNotification, SyncRunEntry)
 
-#: shown wherever the CRM refuses to change an activity imported from Google
-READ_ONLY_REASON = ("It was imported from Google Calendar, which keeps the master copy: "
-                    "change it in Google Calendar and the next sync brings the change here.")
-
-
-def google_links(activity_ids):
-    """{activity_id: EventLink} for activities imported from Google (one query)."""
-    ids = [i for i in activity_ids if i is not None]
-    if not ids:
-        return {}
-    rows = db.session.scalars(select(EventLink).where(EventLink.activity_id.in_(ids),
-                                                      EventLink.owner == OWNER_GOOGLE))
-    out = {}
-    for link in rows:
-        out.setdefault(link.activity_id, link)
-    return out
+#: shown wherever the CRM refuses to change someone else's meeting
+READ_ONLY_REASON = ("{organizer} organizes this meeting in Google Calendar, and only the "
+                    "organizer can change it there, so it is read-only here. You can answer "
+                    "the invitation; your answer goes to Google with the next sync.")
 
 
 def links_by_activity(activity_ids):
@@ -37,23 +29,45 @@ def links_by_activity(activity_ids):
     return out
 
 
+def _organizer_shown(link):
+    state = event_state(link) or {}
+    return state.get("organizer") or "its organizer"
+
+
+def _guests_may_modify(link):
+    return bool((event_state(link) or {}).get("guestsCanModify"))
+
+
+def lock_reason_for(links):
+    """Why the CRM may not change an activity with these links, or None: only copies of
+    someone else's meeting are linked (the organizer's is not), and guests may not modify
+    it. Google would refuse the change, so the CRM does not take it."""
+    active = [l for l in links if l.state == LINK_ACTIVE]
+    if any(l.role == ROLE_ORGANIZER for l in active):
+        return None
+    guests = [l for l in active if l.role == ROLE_GUEST]
+    if not guests or any(_guests_may_modify(l) for l in guests):
+        return None
+    return READ_ONLY_REASON.format(organizer=_organizer_shown(guests[0]))
+
+
 def mark_activities(activities):
     """Set the sync's display attributes on ``activities`` with one query: ``from_google``
-    (imported: read-only here), ``google_html_link`` (open it in Google), ``google_synced``
-    (a CRM activity exported to Google) and ``locked_reason``."""
+    (made in Google), ``google_html_link`` (open it in Google), ``google_synced`` (linked
+    to a Google event) and ``locked_reason`` (someone else's meeting: answer only)."""
     links = links_by_activity(a.id for a in activities)
     cache = g.setdefault("_sync_google_links", {})
     for activity in activities:
         own = links.get(activity.id, [])
-        google = next((l for l in own if l.owner == OWNER_GOOGLE), None)
-        cache[activity.id] = google
-        activity.from_google = google is not None
-        activity.google_html_link = (google.html_link if google is not None else
-                                     next((l.html_link for l in own if l.html_link), "")) or ""
-        activity.google_synced = google is None and any(
-            l.owner == OWNER_CRM and l.state == LINK_ACTIVE for l in own)
-        if google is not None:
-            activity.locked_reason = READ_ONLY_REASON
+        active = [l for l in own if l.state == LINK_ACTIVE]
+        shown = next((l for l in active if l.html_link), None) \
+            or next((l for l in own if l.html_link), None)
+        cache[activity.id] = shown
+        activity.from_google = (getattr(activity, "origin", None) == ORIGIN_GOOGLE
+                                and bool(own))
+        activity.google_html_link = shown.html_link if shown is not None else ""
+        activity.google_synced = bool(active) and not activity.from_google
+        activity.locked_reason = lock_reason_for(own)
 
 
 def _on_activities_shown(activities, **_):
@@ -61,21 +75,25 @@ def _on_activities_shown(activities, **_):
 
 
 def google_link(activity):
-    """The Google-owned link of ``activity`` or None (cached for the request)."""
+    """A link of ``activity`` to open it in Google (active ones first), or None (cached
+    for the request)."""
     if activity is None or getattr(activity, "id", None) is None:
         return None
     activity = getattr(activity, "series", activity)
     cache = g.setdefault("_sync_google_links", {})
     if activity.id not in cache:
-        cache[activity.id] = google_links([activity.id]).get(activity.id)
+        own = links_by_activity([activity.id]).get(activity.id, [])
+        cache[activity.id] = next((l for l in own if l.state == LINK_ACTIVE and l.html_link),
+                                  None) or next((l for l in own if l.html_link), None)
     return cache[activity.id]
 
 
 def is_from_google(activity):
-    """True when the activity was imported from Google: the CRM shows it read-only."""
-    if activity is not None and "from_google" in vars(getattr(activity, "series", activity)):
+    """True when the activity was made in Google Calendar and came in with the sync."""
+    activity = getattr(activity, "series", activity)
+    if activity is not None and "from_google" in vars(activity):
         return bool(activity.from_google)
-    return google_link(activity) is not None
+    return getattr(activity, "origin", None) == ORIGIN_GOOGLE and google_link(activity) is not None
 
 
 def sync_problem(activity):
@@ -111,10 +129,11 @@ def forget_user_links(user):
 
 def tombstone_links(activity):
     """The activity is being deleted: keep its links as tombstones for the next export
-    (the FK's ON DELETE SET NULL does the same where the database enforces it)."""
+    (the FK's ON DELETE SET NULL does the same where the database enforces it), with the
+    time of the delete (a Google edit made later wins under "most recent")."""
     if activity.id is not None:
         db.session.execute(update(EventLink).where(EventLink.activity_id == activity.id)
-                           .values(activity_id=None))
+                           .values(activity_id=None, crm_deleted_at=utcnow()))
 
 
 def _on_activity_deleting(activity, **_):

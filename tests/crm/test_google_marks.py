@@ -1,6 +1,8 @@
-"""Activities imported from Google are marked "from Google" in every view and are read-only
-in the CRM, for admins too; CRM activities exported to Google show a "synced" mark.
-Imports run for real: googlesim, the real client and an RQ worker."""
+"""Activities imported from Google are marked "from Google" in every view. The user's own
+meetings stay editable in the CRM (the edit goes back to Google); meetings someone else
+organizes are read-only, for admins too (Google would refuse the change), with an answer.
+CRM activities exported to Google show a "synced" mark. Imports run for real: googlesim,
+the real client and an RQ worker."""
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -38,11 +40,20 @@ def row_html(html, subject):
     return match.group(0)
 
 
+BOSS = "boss@outside.org"
+
+
 @pytest.fixture
 def imported(connect_user, sim, sync, make_activity):
-    """Ann with one event imported from Google and one CRM activity exported to Google."""
+    """Ann with a meeting someone outside organizes (in her calendar as a guest's copy),
+    one CRM activity exported to Google, and her own event made in Google."""
     ann, mapping = connect_user()
-    event = sim.insert_event(ann.email, ann.email, gevent("Dentist from Google"))
+    event = sim.insert_event(ann.email, ann.email, gevent(
+        "Dentist from Google", organizer={"email": BOSS},
+        attendees=[{"email": BOSS, "organizer": True, "responseStatus": "accepted"},
+                   {"email": ann.email, "responseStatus": "needsAction"}]))
+    sim.insert_event(ann.email, ann.email, gevent("My own from Google",
+                                                  start=START + timedelta(hours=5)))
     make_activity(ann, subject="Budget review", start=START + timedelta(hours=3))
     run = sync(mapping)
     assert run.status == "succeeded", run.message
@@ -81,7 +92,7 @@ def test_detail_says_why_it_is_read_only_and_links_to_google(client, login, impo
     html = client.get(f"/activities/{google.id}").get_data(as_text=True)
     assert 'data-testid="google-badge"' in html
     note = re.search(r'data-testid="read-only-note">(.*?)</div>', html, re.S).group(1)
-    assert "imported from Google Calendar" in note
+    assert BOSS in note and "only the organizer can change it" in note
     assert f'href="{event["htmlLink"]}"' in note and "Open in Google Calendar" in note
     assert f"/activities/{google.id}/edit" not in html
     assert f"/activities/{google.id}/delete" not in html
@@ -97,7 +108,7 @@ def test_imported_events_cannot_be_edited_or_deleted_even_by_admins(
     page = client.get(url)
     assert page.status_code == 403
     text = page.get_data(as_text=True)
-    assert "read-only in the CRM" in text and "imported from Google Calendar" in text
+    assert "read-only in the CRM" in text and BOSS in text
     assert event["htmlLink"] in text
     # Even a well-formed POST (a CSRF token from a page that has one) is refused.
     token = client.csrf_token("/activities/new")
@@ -116,12 +127,23 @@ def test_crm_owned_exported_activity_stays_editable(client, login, imported):
     assert 'data-testid="synced-badge"' in html and 'data-testid="google-badge"' not in html
 
 
-def test_can_edit_is_false_for_imported_activities_for_everyone(imported, make_user):
+def test_can_edit_is_false_for_someone_elses_meeting_for_everyone(imported, make_user):
     ann, google, crm_owned, _ = imported
     admin = make_user(role="admin")
     fresh = db.session.get(Activity, google.id)
     assert not crm.can_edit(ann, fresh) and not crm.can_edit(admin, fresh)
     assert crm.can_edit(ann, crm_owned) and crm.can_edit(admin, crm_owned)
+
+
+def test_own_meeting_made_in_google_is_marked_and_editable(client, login, imported):
+    ann = imported[0]
+    own = db.session.scalars(db.select(Activity).where(
+        Activity.subject == "My own from Google")).one()
+    login(client, ann)
+    html = client.get(f"/activities/{own.id}").get_data(as_text=True)
+    assert 'data-testid="google-badge"' in html and 'data-testid="read-only-note"' not in html
+    assert client.get(f"/activities/{own.id}/edit").status_code == 200
+    assert crm.can_edit(ann, own)
 
 
 def test_calendar_looks_up_google_links_in_one_query(client, login, connect_user, sim, sync,

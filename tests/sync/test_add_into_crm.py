@@ -8,7 +8,6 @@ import pytest
 
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.engine import MARKER_VALUE, PROP_MARKER
 from portal.sync.models import OWNER_CRM, EventLink
 
 UTC = timezone.utc
@@ -106,18 +105,19 @@ def test_add_into_crm_creates_a_linked_crm_owned_activity_then_export_patches_it
     events = live_events(sim, user.email)
     assert [e["id"] for e in events] == [event["id"]]
     assert events[0]["summary"] == "Lunch with Lea and Tom"
-    assert events[0]["extendedProperties"]["private"][PROP_MARKER] == MARKER_VALUE
 
 
-def test_first_export_after_adding_patches_instead_of_duplicating(client, ann, sim, sync):
+def test_first_export_after_adding_changes_nothing_and_never_duplicates(client, ann, sim, sync):
+    """Nothing was edited: Google's copy (default reminders, colour...) stays as it was."""
     user, mapping = ann
-    event = sim.insert_event(user.email, user.email, gevent("Board call"))
+    event = sim.insert_event(user.email, user.email, gevent(
+        "Board call", colorId="5", reminders={"useDefault": True}))
     add(client, mapping, event["id"])
     run = sync(mapping, "export")
-    assert run.status == "succeeded" and run.created == 0 and run.updated == 1
+    assert run.status == "succeeded" and run.created == 0
     [only] = live_events(sim, user.email)
-    assert only["id"] == event["id"] and only["summary"] == "Board call"
-    assert only["extendedProperties"]["private"][PROP_MARKER] == MARKER_VALUE
+    assert only["id"] == event["id"] and only["etag"] == event["etag"]
+    assert only["reminders"] == {"useDefault": True} and only["colorId"] == "5"
 
 
 def test_attendees_become_participants_and_keep_their_answers_after_the_export(

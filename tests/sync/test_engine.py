@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from portal.crm.reminders import Reminders
 from portal.sync import engine as e
 
 UTC = timezone.utc
@@ -13,7 +14,7 @@ MEETING = 2
 
 def mapping(**kw):
     values = dict(id=1, activity_type_id=MEETING, calendar_id="ann@example.com",
-                  user_email="ann@example.com", time_zone="Europe/Berlin")
+                  user_email="ann@example.com", user_id=1, time_zone="Europe/Berlin")
     values.update(kw)
     return e.MappingSnapshot(**values)
 
@@ -22,7 +23,8 @@ def activity(n=1, **kw):
     start = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
     values = dict(id=n, uid=uuid.UUID(int=n), version=1, subject=f"Meeting {n}",
                   activity_type_id=MEETING, start_at=start, end_at=start + timedelta(hours=1),
-                  time_zone="Europe/Berlin", organizer_email="ann@example.com")
+                  time_zone="Europe/Berlin", organizer_email="ann@example.com",
+                  organizer_id=1)
     values.update(kw)
     return e.ActivitySnapshot(**values)
 
@@ -84,7 +86,7 @@ def test_event_id_of_zero_uuid_is_all_zeros():
 # -- event body ----------------------------------------------------------------------------------
 
 def test_timed_event_body_uses_the_activity_zone_and_maps_every_field():
-    a = activity(description="Agenda", location="Room 1", reminder_minutes=15,
+    a = activity(description="Agenda", location="Room 1", reminders=Reminders.popup(15),
                  visibility="private", organizer_name="Ann",
                  attendees=(e.Attendee("Bob@Example.com", "Bob"), e.Attendee("c@example.com")),
                  external_attendees=(e.Attendee("ext@other.org", "Ext", "accepted"),))
@@ -222,11 +224,17 @@ def test_reverse_mapping_of_visibility_status_reminders_attendees():
                       {"email": "room@resource.calendar.google.com", "resource": True}]})
     assert fields["status"] == e.STATUS_PLANNED
     assert fields["visibility"] == "private"
-    assert fields["reminder_minutes"] == 10
+    # every reminder kept, email ones too
+    assert fields["reminders"] == Reminders.of(False, [("email", 60), ("popup", 30),
+                                                       ("popup", 10)])
     assert fields["organizer_email"] == "ann@example.com"
-    assert fields["attendees"] == (e.Attendee("bob@example.com", "", "accepted"),)
+    assert fields["attendees"] == (e.Attendee("bob@example.com", "", "accepted",
+                                              "email:bob@example.com"),)
+    # the organizer's own entry (and answer) is kept as the organizer from outside
+    assert fields["external_organizer"].email == "ann@example.com"
     assert e.activity_fields({"start": {"date": "2030-01-01"}, "end": {"date": "2030-01-02"},
-                              "reminders": {"useDefault": True}})["reminder_minutes"] is None
+                              "reminders": {"useDefault": True}})["reminders"] == \
+        Reminders(True, ())
 
 
 def test_event_snapshot_reads_back_references_only_with_our_marker():
@@ -309,10 +317,26 @@ def test_not_held_activity_is_not_created_but_a_linked_one_is_cancelled():
     assert patch.kind == e.PATCH_EVENT and patch.body["status"] == "cancelled"
 
 
-def test_google_owned_activities_are_never_written_to_google():
+def test_someone_elses_meeting_is_never_written_to_google_but_the_own_answer():
     a = activity(version=9)
-    assert e.plan_export(mapping(), [a], [link(a, synced_version=1, owner=e.OWNER_GOOGLE)]) == []
-    # deleted in the CRM anyway (an admin): deleted in Google too, so the sides stay equal
+    guest = link(a, synced_version=1, owner=e.OWNER_GOOGLE, role=e.ROLE_GUEST,
+                 base_fields=dict(e.crm_state(activity(version=1), 1), v=e.BASE_VERSION))
+    [rebase] = e.plan_export(mapping(), [a], [guest])
+    assert rebase.kind == e.REBASE
+    answered = activity(version=10, answers=((1, "accepted"),))
+    [patch] = e.plan_export(mapping(), [answered], [guest])
+    assert patch.kind == e.PATCH_EVENT and set(patch.body) == {"attendees"}
+    # deleted in the CRM (an admin): the organizer's event stays, only the link goes
+    [unlink] = e.plan_export(mapping(), [], [link(a, activity_id=None, role=e.ROLE_GUEST)])
+    assert unlink.kind == e.UNLINK
+
+
+def test_own_meeting_made_in_google_is_written_back_like_any_other():
+    a = activity(version=9, subject="Renamed in CRM", origin=e.ORIGIN_GOOGLE)
+    base = dict(e.crm_state(activity(version=1, origin=e.ORIGIN_GOOGLE)), v=e.BASE_VERSION)
+    own = link(a, synced_version=1, owner=e.OWNER_GOOGLE, base_fields=base)
+    [patch] = e.plan_export(mapping(), [a], [own])
+    assert patch.kind == e.PATCH_EVENT and patch.body == {"summary": "Renamed in CRM"}
     [delete] = e.plan_export(mapping(), [], [link(a, activity_id=None, owner=e.OWNER_GOOGLE)])
     assert delete.kind == e.DELETE_EVENT
 
@@ -427,7 +451,7 @@ def test_identical_changes_on_both_sides_are_not_a_conflict():
     a = activity(version=3, subject="Same")
     ev = event_for(a)
     [action] = e.plan_import(mapping(), [ev], [link(a, synced_version=2, etag='"1"')], [a])
-    assert action.kind == e.UPDATE_ACTIVITY
+    assert action.kind == e.REBASE  # nothing to write on either side
 
 
 def test_crm_owned_event_deleted_in_google_is_unlinked_and_kept():
@@ -444,12 +468,23 @@ def test_crm_owned_event_deleted_in_google_can_delete_in_crm_by_option():
     assert action.kind == e.DELETE_ACTIVITY
 
 
-def test_google_owned_event_deleted_in_google_deletes_the_activity():
+def test_google_owned_event_deleted_in_google_follows_the_users_choice():
     a = activity()
     ev = google_event("g1", status="cancelled")
-    [action] = e.plan_import(mapping(), [ev], [link(a, event_id="g1", owner=e.OWNER_GOOGLE)],
+    imported = link(a, event_id="g1", owner=e.OWNER_GOOGLE)
+    [action] = e.plan_import(mapping(), [ev], [imported], [a])
+    assert action.kind == e.UNLINK and action.synced_version == a.version  # kept
+    [action] = e.plan_import(mapping(delete_in_crm_on_google_delete=True), [ev], [imported],
                              [a])
     assert action.kind == e.DELETE_ACTIVITY and action.activity_id == a.id
+
+
+def test_held_activity_is_never_deleted_by_a_google_delete():
+    a = activity(status=e.STATUS_HELD)
+    ev = google_event("g1", status="cancelled")
+    [action] = e.plan_import(mapping(delete_in_crm_on_google_delete=True), [ev],
+                             [link(a, event_id="g1", owner=e.OWNER_GOOGLE)], [a])
+    assert action.kind == e.UNLINK and action.synced_version is not None
 
 
 def test_our_not_held_cancellation_echo_is_not_a_deletion():
@@ -505,8 +540,9 @@ def test_same_meeting_in_another_users_calendar_links_to_the_existing_activity()
     a = activity()
     anns_link = link(a, mapping_id=1, ical_uid="shared-uid@google.com")
     bobs_copy = google_event("bobcopy", iCalUID="shared-uid@google.com")
-    [action] = e.plan_import(mapping(id=2, user_email="bob@example.com"), [bobs_copy], [], [a],
-                             other_links=[anns_link])
+    action = e.plan_import(mapping(id=2, user_email="bob@example.com", user_id=2,
+                                   calendar_id="bob@example.com"), [bobs_copy], [], [a],
+                           other_links=[anns_link])[0]
     assert action.kind == e.LINK_ACTIVITY and action.activity_id == a.id
 
 
@@ -520,8 +556,9 @@ def test_our_own_event_without_a_link_is_relinked_not_imported():
     """A crash between Google's answer and our commit leaves an event without a link."""
     a = activity()
     ev = event_for(a)
-    [action] = e.plan_import(mapping(), [ev], [], [a])
+    action, *rest = e.plan_import(mapping(), [ev], [], [a])
     assert action.kind == e.LINK_ACTIVITY and action.owner == e.OWNER_CRM
+    assert kinds(rest) == [e.REBASE]  # nothing differs: nothing to write
 
 
 def test_full_sync_treats_missing_linked_events_as_deleted_but_not_outside_the_window():
@@ -539,8 +576,22 @@ def test_full_sync_treats_missing_linked_events_as_deleted_but_not_outside_the_w
 def test_edit_in_google_to_an_activity_deleted_in_crm_does_not_resurrect_it():
     a = activity()
     ev = event_for(a, summary="edited")
-    [action] = e.plan_import(mapping(), [ev], [link(a, activity_id=None)], [])
-    assert action.kind == e.SKIP
+    conflict, rebase = e.plan_import(mapping(), [ev], [link(a, activity_id=None)], [])
+    assert conflict.kind == e.CONFLICT and conflict.conflict["winner"] == e.OWNER_CRM
+    assert rebase.kind == e.REBASE  # the export then deletes it (with Google's new etag)
+
+
+def test_edit_in_google_to_an_activity_deleted_in_crm_comes_back_if_google_wins():
+    a = activity()
+    ev = event_for(a, summary="edited")
+    tomb = link(a, activity_id=None)
+    conflict, create = e.plan_import(mapping(conflict_rule=e.CONFLICT_GOOGLE_WINS), [ev],
+                                     [tomb], [])
+    assert create.kind == e.CREATE_ACTIVITY and create.link_id == tomb.id
+    later = datetime(2030, 1, 1, 11, tzinfo=UTC)  # deleted after Google's edit at 10:00
+    actions = e.plan_import(mapping(conflict_rule=e.CONFLICT_MOST_RECENT), [ev],
+                            [link(a, activity_id=None, crm_deleted_at=later)], [])
+    assert kinds(actions) == [e.CONFLICT, e.REBASE]
 
 
 def test_with_fields_applies_imported_values():
@@ -548,7 +599,7 @@ def test_with_fields_applies_imported_values():
     fields = e.activity_fields(google_event(summary="X", recurrence=["RRULE:FREQ=DAILY"]))
     b = e.with_fields(a, fields)
     assert b.subject == "X" and b.recurrence == ("RRULE:FREQ=DAILY",)
-    assert e.activity_as_fields(b)["subject"] == "X"
+    assert e.crm_state(b)["subject"] == "X"
 
 
 def test_zone_of_a_timed_event_drives_its_local_day():

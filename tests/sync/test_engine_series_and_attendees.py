@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from portal.crm.reminders import Reminders
 from portal.sync import engine as e
 
 UTC = timezone.utc
@@ -15,7 +16,7 @@ RULE = "RRULE:FREQ=WEEKLY;COUNT=6"
 
 def mapping(**kw):
     values = dict(id=1, activity_type_id=MEETING, calendar_id="ann@example.com",
-                  user_email="ann@example.com", time_zone="Europe/Berlin")
+                  user_email="ann@example.com", user_id=1, time_zone="Europe/Berlin")
     values.update(kw)
     return e.MappingSnapshot(**values)
 
@@ -24,9 +25,15 @@ def activity(n=1, **kw):
     start = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
     values = dict(id=n, uid=uuid.UUID(int=n), version=1, subject=f"Meeting {n}",
                   activity_type_id=MEETING, start_at=start, end_at=start + timedelta(hours=1),
-                  time_zone="Europe/Berlin", organizer_email="ann@example.com")
+                  time_zone="Europe/Berlin", organizer_email="ann@example.com",
+                  organizer_id=1)
     values.update(kw)
     return e.ActivitySnapshot(**values)
+
+
+def base_of(a):
+    """The merge base a link remembers after syncing ``a``."""
+    return dict(e.crm_state(a), v=e.BASE_VERSION)
 
 
 def link(a, **kw):
@@ -124,7 +131,7 @@ def test_exceptions_of_a_deleted_series_add_nothing():
     crm_series = activity(recurrence=(RULE,))
     series_link = link(crm_series, event_id="series1", owner=e.OWNER_GOOGLE)
     plan = e.plan_import(mapping(), [gone, cancelled], [series_link], [crm_series])
-    assert [a.kind for a in plan] == [e.DELETE_ACTIVITY]
+    assert [a.kind for a in plan] == [e.UNLINK]  # kept, the default; no EXDATEs added
 
 
 @pytest.mark.parametrize("original,series_zone,expected", [
@@ -170,13 +177,13 @@ def test_an_instance_of_our_own_series_is_not_relinked_to_the_series_activity():
 
 def test_patching_a_series_leaves_googles_exceptions_alone():
     crm_series = activity(recurrence=(RULE, *EXDATES), version=2, subject="Weekly (agenda)")
+    before = activity(recurrence=(RULE,), subject="Weekly")
     series_link = link(crm_series, synced_version=1, google_recurrence=(RULE,),
-                       google_exdates=EXDATES)
+                       google_exdates=EXDATES, base_fields=base_of(before))
     [patch] = e.plan_export(mapping(), [crm_series], [series_link])
     assert patch.kind == e.PATCH_EVENT
-    assert patch.body["summary"] == "Weekly (agenda)"
-    # the rule did not change: no recurrence in the patch, so Google keeps its exceptions
-    assert "recurrence" not in patch.body
+    # only the subject changed: no recurrence in the patch, so Google keeps its exceptions
+    assert patch.body == {"summary": "Weekly (agenda)"}
 
 
 def test_a_changed_rule_is_sent_without_the_exdates_that_mirror_googles_exceptions():
@@ -200,11 +207,12 @@ def test_exdates_from_google_are_not_a_conflict():
     series = gevent("series1", etag='"g2"', summary="Same", recurrence=[RULE])
     crm_series = activity(subject="Same", version=3, recurrence=(RULE, *EXDATES),
                           start_at=datetime(2030, 3, 4, 9, tzinfo=UTC),
-                          end_at=datetime(2030, 3, 4, 10, tzinfo=UTC), organizer_email="")
+                          end_at=datetime(2030, 3, 4, 10, tzinfo=UTC), organizer_email="",
+                          reminders=Reminders(True))
     series_link = link(crm_series, event_id="series1", synced_version=2,
                        google_exdates=EXDATES)
     [action] = e.plan_import(mapping(), [series], [series_link], [crm_series])
-    assert action.kind == e.UPDATE_ACTIVITY and action.reason == "changed alike on both sides"
+    assert action.kind == e.REBASE  # both sides agree: nothing to write, no conflict
 
 
 # -- attendees' answers --------------------------------------------------------------------------
@@ -222,14 +230,16 @@ def test_a_crm_patch_keeps_the_attendees_answers_names_and_flags():
     a = activity(version=2, subject="Edited", attendees=(
         e.Attendee("bob@example.com", "Bob"), e.Attendee("Carol@example.com", "Carol"),
         e.Attendee("dave@example.com", "Dave")))
+    before = activity(attendees=(e.Attendee("bob@example.com"), e.Attendee("carol@example.com"),
+                                 e.Attendee("gone@example.com")))
     [patch] = e.plan_export(mapping(), [a], [link(a, synced_version=1,
-                                                  google_attendees=GOOGLE_ATTENDEES)])
+                                                  google_attendees=GOOGLE_ATTENDEES,
+                                                  base_fields=base_of(before))])
     assert patch.body["attendees"] == [
         {"email": "ann@example.com", "organizer": True, "responseStatus": "accepted"},
         {"email": "bob@example.com", "displayName": "Bobby B.", "responseStatus": "accepted",
          "optional": True},
-        {"email": "carol@example.com", "responseStatus": "declined", "comment": "away",
-         "displayName": "Carol"},
+        {"email": "carol@example.com", "responseStatus": "declined", "comment": "away"},
         {"email": "dave@example.com", "responseStatus": "needsAction", "displayName": "Dave"},
     ]  # gone@ was removed in the CRM: removed in Google too
 
@@ -241,15 +251,15 @@ def test_when_both_changed_and_the_crm_wins_the_fresh_answers_from_google_are_ke
     plan = e.plan_import(mapping(), [fresh], [link(a, synced_version=1, google_attendees=(
         {"email": "bob@example.com", "responseStatus": "needsAction"},))], [a])
     [patch] = [x for x in plan if x.kind == e.PATCH_EVENT]
-    assert patch.body["attendees"] == [{"email": "bob@example.com",
-                                        "responseStatus": "tentative"}]
+    assert patch.body == {"summary": "CRM title"}  # the guest list (and answers) untouched
 
 
 def test_remembered_state_keeps_attendee_objects_recurrence_and_exdates():
     state = e.remembered_state({"attendees": list(GOOGLE_ATTENDEES), "recurrence": [RULE, " "]},
                                EXDATES + EXDATES[:1])
     assert json.loads(json.dumps(state)) == {"attendees": [dict(x) for x in GOOGLE_ATTENDEES],
-                                             "recurrence": [RULE], "exdates": list(EXDATES)}
+                                             "recurrence": [RULE], "exdates": list(EXDATES),
+                                             "guestsCanModify": False, "organizer": ""}
 
 
 # -- every mapped field, both ways ---------------------------------------------------------------
@@ -263,7 +273,8 @@ def test_every_mapped_field_round_trips_through_a_google_event(all_day, status):
         start_at=datetime(2030, 4, 6, 15, 30, tzinfo=UTC),  # across Sydney's DST end
         end_at=datetime(2030, 4, 6, 17, 0, tzinfo=UTC))
     a = activity(subject=text, description=text + "\n" + text, location=text, status=status,
-                 time_zone="Australia/Sydney", recurrence=(RULE,), reminder_minutes=25,
+                 time_zone="Australia/Sydney", recurrence=(RULE,),
+                 reminders=Reminders.of(False, [("popup", 25), ("email", 1440)]),
                  visibility="private", organizer_name="Ann",
                  attendees=(e.Attendee("bob@example.com", "Bob"),),
                  external_attendees=(e.Attendee("ext@other.org", "Ext", "accepted"),), **when)
@@ -277,10 +288,11 @@ def test_every_mapped_field_round_trips_through_a_google_event(all_day, status):
         assert body["end"] == {"dateTime": "2030-04-07T03:00:00+10:00",
                                "timeZone": "Australia/Sydney"}
     back = e.activity_fields(body, "Europe/Berlin")
-    assert e.comparable_event_fields(body, "Europe/Berlin") == e.activity_as_fields(a)
+    event = e.EventSnapshot.from_resource(dict(body, etag='"x"'))
+    assert e.google_state(event, mapping(), organizer_key=a.organizer_key) == e.crm_state(a)
     assert back["organizer_email"] == "ann@example.com"
-    assert back["attendees"] == (e.Attendee("bob@example.com", "Bob", "needsAction"),
-                                 e.Attendee("ext@other.org", "Ext", "accepted"))
+    assert [(x.email, x.display_name, x.response_status) for x in back["attendees"]] == [
+        ("bob@example.com", "Bob", "needsAction"), ("ext@other.org", "Ext", "accepted")]
     if not all_day:
         assert back["time_zone"] == "Australia/Sydney"
 
@@ -292,18 +304,24 @@ def test_a_cancelled_google_event_seen_as_a_change_means_not_held_and_back():
     assert e.activity_fields(gevent("x", status="confirmed"))["status"] == e.STATUS_PLANNED
     # a Not Held activity brought back to Planned is un-cancelled in Google
     back = activity(version=3, status=e.STATUS_PLANNED)
-    [patch] = e.plan_export(mapping(), [back], [link(a, synced_version=2)])
-    assert patch.body["status"] == "confirmed"
+    was = activity(version=2, status=e.STATUS_NOT_HELD)
+    [patch] = e.plan_export(mapping(), [back], [link(a, synced_version=2,
+                                                     base_fields=base_of(was))])
+    assert patch.body == {"status": "confirmed"}
+    # Held is not a Google state: nothing is sent for it (a tentative event stays so)
+    held = activity(version=3, status=e.STATUS_HELD)
+    assert e.patch_for(held, ["status"], link(a), mapping(), base_of(a)) == {}
 
 
-def test_a_zero_length_google_event_is_skipped_with_a_reason_not_a_crash():
+def test_a_zero_length_google_event_is_imported_and_one_ending_before_it_starts_skipped():
     instant = gevent("ping1", end={"dateTime": "2030-03-04T10:00:00+01:00",
                                    "timeZone": "Europe/Berlin"})
     [action] = e.plan_import(mapping(), [instant], [], [])
-    assert action.kind == e.SKIP and "no duration" in action.reason
+    assert action.kind == e.CREATE_ACTIVITY
+    assert action.fields["start_at"] == action.fields["end_at"]
     a = activity(version=1)
-    changed = gevent(e.google_event_id(a.uid), etag='"g5"',
-                     start={"dateTime": "2030-03-04T10:00:00+01:00"},
-                     end={"dateTime": "2030-03-04T10:00:00+01:00"})
-    [action] = e.plan_import(mapping(), [changed], [link(a)], [a])
-    assert action.kind == e.SKIP and action.activity_id == a.id
+    backwards = gevent(e.google_event_id(a.uid), etag='"g5"',
+                       start={"dateTime": "2030-03-04T10:00:00+01:00"},
+                       end={"dateTime": "2030-03-04T09:00:00+01:00"})
+    [action] = e.plan_import(mapping(), [backwards], [link(a)], [a])
+    assert action.kind in (e.SKIP, e.UPDATE_ACTIVITY)

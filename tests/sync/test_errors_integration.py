@@ -166,16 +166,23 @@ def test_a_rejected_new_event_is_logged_with_its_activity(connect_user, make_act
     assert not _problem_on_page(client, rejected)
 
 
-def test_a_zero_length_google_event_is_skipped_and_the_rest_is_imported(connect_user, sim,
-                                                                        sync):
+def test_a_zero_length_google_event_is_imported_and_syncs_both_ways(connect_user, sim, sync):
+    """Google allows start == end (a deadline): it is shown and synced, not skipped."""
     ann, mapping = connect_user()
     at = {"dateTime": "2031-03-10T09:00:00+01:00", "timeZone": "Europe/Berlin"}
-    sim.insert_event(ann.email, ann.email, {"summary": "Deadline", "start": at, "end": at})
+    deadline = sim.insert_event(ann.email, ann.email,
+                                {"summary": "Deadline", "start": at, "end": at})
     sim.insert_event(ann.email, ann.email, {
         "summary": "Normal", "start": at,
         "end": {"dateTime": "2031-03-10T10:00:00+01:00", "timeZone": "Europe/Berlin"}})
     run = sync(mapping)
-    assert run.status == "succeeded" and run.created == 1
-    assert [a.subject for a in db.session.scalars(db.select(Activity))] == ["Normal"]
-    assert any("no duration" in e.detail for e in run.entries if e.action == "skip")
-    assert sync(mapping).status == "succeeded"  # never stuck on it
+    assert run.status == "succeeded" and run.created == 2 and run.skipped == 0
+    activity = db.session.scalars(db.select(Activity).where(
+        Activity.subject == "Deadline")).one()
+    assert activity.start_at == activity.end_at
+    crm.save_activity(activity, actor=ann, description="Hand in the report")
+    db.session.commit()
+    assert sync(mapping).status == "succeeded"
+    event = sim.get_event(ann.email, ann.email, deadline["id"])
+    assert event["description"] == "Hand in the report"
+    assert event["start"] == event["end"]

@@ -59,7 +59,20 @@ def test_import_creates_updates_and_deletes_google_owned_activities(connect_user
 
     sim.delete_event(ann.email, ann.email, created["id"])
     run = sync(mapping)
+    # Deleting in Google unlinks by default (coreBOS): the activity stays, saying so.
     assert run.deleted == 1
+    [kept] = activities()
+    assert kept.subject == "Renamed in Google"
+    assert db.session.scalars(db.select(EventLink)).one().state == "detached"
+
+
+def test_google_delete_deletes_an_imported_activity_when_the_user_chose_so(connect_user, sim,
+                                                                           sync):
+    ann, mapping = connect_user(delete_in_crm_when_deleted_in_google=True)
+    created = sim.insert_event(ann.email, ann.email, gevent("Going away"))
+    sync(mapping)
+    sim.delete_event(ann.email, ann.email, created["id"])
+    assert sync(mapping).deleted == 1
     assert activities() == []
 
 
@@ -158,7 +171,12 @@ def test_expired_sync_token_runs_a_full_sync_and_reconciles(connect_user, make_a
     run = sync(mapping)
     assert run.status == "succeeded"
     assert any(e.action == "full_sync" for e in run.entries)
-    assert sorted(a.subject for a in activities()) == ["Kept (edited)", "Will vanish"]
+    # The event deleted in Google is unlinked and kept (the default delete choice).
+    assert sorted(a.subject for a in activities()) == ["Imported", "Kept (edited)",
+                                                      "Will vanish"]
+    kept_link = db.session.scalars(db.select(EventLink).where(
+        EventLink.event_id == imported["id"])).one()
+    assert kept_link.state == "detached"
     assert gone.id is not None
     assert len(live(sim.events(ann.email, ann.email))) == 2
 
@@ -169,7 +187,8 @@ def test_same_meeting_in_two_users_calendars_is_one_activity(connect_user, sim, 
     shared = gevent("Quarterly review", iCalUID="quarterly-2031@example.org",
                     attendees=[{"email": "ann@example.com"}, {"email": "bob@example.com"}])
     sim.insert_event(ann.email, ann.email, dict(shared))
-    sim.insert_event(bob.email, bob.email, dict(shared))
+    # Bob's copy is the guest's: Ann organizes the meeting.
+    sim.insert_event(bob.email, bob.email, dict(shared, organizer={"email": ann.email}))
     sync(ann_mapping)
     sync(bob_mapping)
     [activity] = activities()

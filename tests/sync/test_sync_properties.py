@@ -107,9 +107,7 @@ class SyncMachine(RuleBasedStateMachine):
         elif not activity.all_day:
             values.update(start_at=activity.start_at + timedelta(hours=shift),
                           end_at=activity.end_at + timedelta(hours=shift))
-        if e.OWNER_GOOGLE in {l.owner for l in db.session.scalars(db.select(EventLink).where(
-                EventLink.activity_id == activity.id))}:
-            return  # read-only in the CRM
+        # The user's own meetings are editable whichever side made them.
         crm.save_activity(activity, actor=self.user, **values)
         db.session.commit()
 
@@ -216,7 +214,6 @@ class SyncMachine(RuleBasedStateMachine):
         self.check_converged()
 
     def check_converged(self):
-        tz = self.user.time_zone
         events = {ev["id"]: ev for ev in self.live_events()}
         links = db.session.scalars(db.select(EventLink)).all()
         activities = {a.id: a for a in self.activities()}
@@ -229,15 +226,17 @@ class SyncMachine(RuleBasedStateMachine):
         assert set(events) == {l.event_id for l in active}
         # every activity is linked: exported, imported, or detached (deleted in Google, kept)
         assert set(activities) == {l.activity_id for l in links}
+        mapping = runner.mapping_snapshot(self.mapping, self.user, None, {self.email})
         for link in links:
             if link.state == LINK_DETACHED:
                 assert link.event_id not in events
                 continue
-            activity = activities[link.activity_id]
+            activity = runner.snapshot(activities[link.activity_id])
             # EXDATEs that mirror Google's own exceptions are the CRM's view of them
             exdates = runner.link_snapshot(link).google_exdates
-            crm_side = e.activity_as_fields(runner.snapshot(activity), exdates)
-            google_side = e.comparable_event_fields(events[link.event_id], tz)
+            crm_side = e.crm_state(activity, None, exdates)
+            event = e.EventSnapshot.from_resource(events[link.event_id])
+            google_side = e.google_state(event, mapping, organizer_key=activity.organizer_key)
             assert crm_side == google_side, (activity.subject, crm_side, google_side)
         # the portal's own events carry their back-reference
         for link in active:
