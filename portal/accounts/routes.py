@@ -68,6 +68,9 @@ def profile():
                            zones=all_zone_names(), title="Profile")
 
 
+from portal.accounts import email_routes  # noqa: E402,F401  (registers the email views on bp)
+
+
 @bp.get("/admin/users")
 @admin_required
 def admin_users():

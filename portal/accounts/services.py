@@ -27,7 +27,7 @@ def authenticate(email, password):
 
 def create_user(*, email, name, password, role="user", time_zone="UTC", active=True):
     email = normalize_email(email)
-    if find_by_email(email) is not None:
+    if find_by_email(email) is not None or _another_users_address(email):
         raise AccountError(f"A user with the email {email} already exists.")
     if not password or len(password) < 8:
         raise AccountError("The password needs at least 8 characters.")
@@ -43,6 +43,8 @@ def update_user(user, *, email, name, time_zone, role=None, active=None):
     other = find_by_email(email)
     if other is not None and other.id != user.id:
         raise AccountError(f"A user with the email {email} already exists.")
+    if email != user.email and _another_users_address(email, user):
+        raise AccountError(f"{email} is another user's address.")
     demoting = (role is not None and role != ROLE_ADMIN) or active is False
     if user.is_admin and demoting and _other_active_admins(user) == 0:
         raise AccountError("This is the last active admin; make someone else admin first.")
@@ -53,6 +55,14 @@ def update_user(user, *, email, name, time_zone, role=None, active=None):
         user.active = active
     db.session.flush()
     return user
+
+
+def _another_users_address(email, user=None):
+    """True when ``email`` is listed among another user's other addresses."""
+    from portal.accounts.models import UserEmail
+
+    owner = db.session.scalar(select(UserEmail.user_id).where(UserEmail.email == email))
+    return owner is not None and (user is None or owner != user.id)
 
 
 def _other_active_admins(user):

@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm.calendar_view import expand_recurring, local_dates_of_range
-from portal.crm.models import PRIORITIES, STATUSES, VISIBILITIES, Activity, Contact
+from portal.crm.models import (PRIORITIES, RESPONSES, STATUSES, VISIBILITIES, Activity, Contact,
+                               activity_invitees, activity_responses)
 from portal.extensions import db
 
 #: the largest id an INTEGER column holds; bigger numbers in URLs are simply not found
@@ -164,6 +165,67 @@ def invitable_contacts(user, activity=None):
         known = {c.id for c in contacts}
         contacts += [c for c in activity.invitees if c.id not in known]
     return contacts
+
+
+# -- invitations ------------------------------------------------------------------------
+
+ANSWER_LABELS = {"accepted": "Yes", "tentative": "Maybe", "declined": "No",
+                 "needsAction": "No answer yet"}
+
+
+def can_answer(user, activity):
+    """Participants answer an invitation; so does an organizer whose meeting someone else
+    organizes in Google (they are only a guest there)."""
+    if user is None or activity is None or not getattr(user, "is_authenticated", True):
+        return False
+    if _is_participant(user, activity):
+        return True
+    return activity.organizer_id == user.id and locked_reason(activity) is not None
+
+
+def answer_of(activity, user):
+    """``user``'s answer to ``activity`` (``needsAction`` when they have not answered)."""
+    status = db.session.scalar(select(activity_responses.c.response_status).where(
+        activity_responses.c.activity_id == activity.id,
+        activity_responses.c.user_id == user.id))
+    return status or "needsAction"
+
+
+def answers(activity):
+    """Everyone's answers: ({user id: status}, {contact id: status})."""
+    users = dict(db.session.execute(select(activity_responses.c.user_id,
+                                           activity_responses.c.response_status).where(
+        activity_responses.c.activity_id == activity.id)).all())
+    contacts = dict(db.session.execute(select(activity_invitees.c.contact_id,
+                                              activity_invitees.c.response_status).where(
+        activity_invitees.c.activity_id == activity.id)).all())
+    return users, contacts
+
+
+def answer_invitation(activity, user, status):
+    """Record ``user``'s answer (accepted, tentative or declined). The activity's version
+    moves, so the user's own copy in Google gets the answer with the next sync (Google lets
+    a guest change only that)."""
+    if status not in RESPONSES or status == "needsAction":
+        raise ActivityError("Answer yes, maybe or no.", "answer")
+    if not can_answer(user, activity):
+        raise ActivityError("You are not invited to this activity.", "answer")
+    table = activity_responses
+    if answer_of(activity, user) == status:
+        return activity
+    exists_ = db.session.scalar(select(table.c.user_id).where(
+        table.c.activity_id == activity.id, table.c.user_id == user.id))
+    if exists_ is None:
+        db.session.execute(table.insert().values(activity_id=activity.id, user_id=user.id,
+                                                 response_status=status, answered_at=utcnow()))
+    else:
+        db.session.execute(table.update().where(
+            table.c.activity_id == activity.id, table.c.user_id == user.id).values(
+            response_status=status, answered_at=utcnow()))
+    # Writing a column forces the row UPDATE, which bumps the version: the sync sees it.
+    activity.modified_at = utcnow()
+    db.session.flush()
+    return activity
 
 
 # -- queries ----------------------------------------------------------------------------

@@ -277,14 +277,47 @@ def _read_only_page(error):
 @bp.get("/activities/<int:activity_id>")
 @login_required
 def activity_detail(activity_id):
+    from portal.sync.models import ExternalAttendee
+
     activity = _visible_or_404(activity_id)
     services.annotate([activity])
+    user_answers, contact_answers = services.answers(activity)
+    externals = db.session.scalars(db.select(ExternalAttendee).where(
+        ExternalAttendee.activity_id == activity.id).order_by(ExternalAttendee.id)).all()
     return render_template("crm/activity_detail.html", activity=activity,
                            editable=services.can_edit(current_user, activity),
                            locked=services.locked_reason(activity),
                            rule=cal.summarize_recurrence(activity.recurrence, activity.time_zone),
+                           can_answer=services.can_answer(current_user, activity),
+                           my_answer=user_answers.get(current_user.id, "needsAction"),
+                           user_answers=user_answers, contact_answers=contact_answers,
+                           answer_labels=services.ANSWER_LABELS,
+                           outside_organizer=next((x for x in externals if x.is_organizer), None),
+                           outside_guests=[x for x in externals if not x.is_organizer],
+                           answer_form=EmptyForm(),
                            next=safe_next(request.args.get("next")), zone=_zone(),
                            title=activity.subject)
+
+
+@bp.post("/activities/<int:activity_id>/answer")
+@login_required
+def activity_answer(activity_id):
+    """Accept, Maybe or Decline an invitation (only the user's own answer changes)."""
+    activity = _visible_or_404(activity_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    status = request.form.get("answer", "")
+    try:
+        services.answer_invitation(activity, current_user._get_current_object(), status)
+    except services.ActivityError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+    else:
+        db.session.commit()
+        flash(f"Your answer: {services.ANSWER_LABELS[status]}. It goes to Google with the next "
+              "sync.", "success")
+    return redirect(url_for("crm.activity_detail", activity_id=activity.id,
+                            next=safe_next(request.args.get("next"))))
 
 
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
