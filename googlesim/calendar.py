@@ -88,7 +88,10 @@ def calendars_delete(calendarId):
     email = caller(CALENDARS_WRITE)
     st = store()
     with st.tx():
-        delete_calendar(st, calendar_for(st, email, calendarId))
+        cal = calendar_for(st, email, calendarId)
+        if not cal.get("primary"):
+            events_ops().calendar_deleted(cal)
+        delete_calendar(st, cal)
     return "", 204
 
 
