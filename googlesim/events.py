@@ -195,6 +195,19 @@ def validate_event(ev, cal_tz):
         rec_mod.validate(ev, cal_tz)
 
 
+def normalize_times(ev, cal_tz):
+    """Store times as Google answers them: a dateTime without an offset (read in its
+    timeZone, else the calendar's) gets the offset it has there, RFC 3339."""
+    for key in ("start", "end", "originalStartTime"):
+        when = ev.get(key)
+        if not isinstance(when, dict) or not isinstance(when.get("dateTime"), str):
+            continue
+        dt = rec_mod.parse_rfc3339(when["dateTime"], key + ".dateTime")
+        if dt.tzinfo is None:
+            when["dateTime"] = dt.replace(
+                tzinfo=rec_mod.zone(when.get("timeZone") or cal_tz)).isoformat()
+
+
 def _times(res, cal_tz):
     """(start ts, end ts) used for timeMin/timeMax filters; a series spans to its last
     instance (or far future when open-ended)."""
@@ -493,6 +506,7 @@ class Events:
         for key in READ_ONLY:
             ev.pop(key, None)
         validate_event(ev, cal["timeZone"])
+        normalize_times(ev, cal["timeZone"])
         eid = ev.get("id")
         if eid is not None:
             if not isinstance(eid, str) or not EVENT_ID_RE.match(eid):
@@ -640,11 +654,15 @@ class Events:
 
     def _finish_write(self, cal, current, ev, personal=None, removing=()):
         validate_event(ev, cal["timeZone"])
+        normalize_times(ev, cal["timeZone"])
         if ev.get("recurringEventId") and ev.get("recurrence"):
             raise bad_request("Invalid value for: recurrence")
         # Google bumps sequence on changes attendees must hear about (time, place, rule).
-        changed = any(ev.get(k) != current.get(k) for k in ("start", "end", "recurrence",
-                                                            "location", "status"))
+        changed = any(ev.get(k) != current.get(k) for k in ("recurrence", "location",
+                                                            "status")) or \
+            any(_when_key(ev.get(k), cal["timeZone"]) != _when_key(current.get(k),
+                                                                   cal["timeZone"])
+                for k in ("start", "end"))
         base = current.get("sequence", 0)
         sent = ev.get("sequence")
         ev["sequence"] = max(sent if isinstance(sent, int) else base, base + int(changed))
@@ -656,6 +674,7 @@ class Events:
         with guestsCanModify, the meeting too; the meeting's changes go through the
         organizer's event and from there to every copy. Anything else is 403."""
         validate_event(ev, cal["timeZone"])
+        normalize_times(ev, cal["timeZone"])
         guest = cal["id"].lower()
         answer, shared, organizer = _guest_changes(current, ev, guest, cal["timeZone"])
         if organizer or (shared and not current.get("guestsCanModify")):
