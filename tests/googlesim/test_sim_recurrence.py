@@ -218,3 +218,27 @@ def test_invalid_rules_are_400_and_never_hang_the_sim(cal, rule):
     assert exc.value.resp.status == 400
     assert json.loads(exc.value.content)["error"]["errors"][0]["reason"] == "invalid"
     assert cal.events().list(calendarId="primary").execute()["items"] == []
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_deleting_the_series_cancels_its_exceptions(cal, single):
+    series(cal, "RRULE:FREQ=DAILY;COUNT=4")
+    moved, edited = "series01_20261202T090000Z", "series01_20261203T090000Z"
+    cal.events().patch(calendarId="primary", eventId=moved, body={
+        "start": {"dateTime": "2026-12-02T15:00:00+01:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-12-02T16:00:00+01:00", "timeZone": "Europe/Berlin"}}) \
+        .execute()
+    cal.events().patch(calendarId="primary", eventId=edited,
+                       body={"summary": "Edited"}).execute()
+    sync = cal.events().list(calendarId="primary", singleEvents=single).execute()[
+        "nextSyncToken"]
+    cal.events().delete(calendarId="primary", eventId="series01").execute()
+    for eid in (moved, edited):
+        assert cal.events().get(calendarId="primary", eventId=eid).execute()["status"] == \
+            "cancelled"
+    assert cal.events().list(calendarId="primary", singleEvents=single).execute()[
+        "items"] == []
+    changes = cal.events().list(calendarId="primary", singleEvents=single,
+                                syncToken=sync).execute()["items"]
+    assert {c["id"]: c["status"] for c in changes} == {
+        "series01": "cancelled", moved: "cancelled", edited: "cancelled"}
