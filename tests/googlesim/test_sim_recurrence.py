@@ -242,3 +242,25 @@ def test_deleting_the_series_cancels_its_exceptions(cal, single):
                                 syncToken=sync).execute()["items"]
     assert {c["id"]: c["status"] for c in changes} == {
         "series01": "cancelled", moved: "cancelled", edited: "cancelled"}
+
+
+def test_exrule_removes_instances_everywhere(cal):
+    # every day for a week (Tue 1st to Mon 7th), except weekends and Mondays
+    series(cal, "RRULE:FREQ=DAILY;UNTIL=20261207T235959Z", start="2026-12-01T10:00:00Z",
+           end="2026-12-01T11:00:00Z", tz="UTC",
+           extra=["EXRULE:FREQ=WEEKLY;BYDAY=SA,SU,MO"])
+    days = ["20261201", "20261202", "20261203", "20261204"]
+    assert [i["id"] for i in expanded(cal)] == [f"series01_{d}T100000Z" for d in days]
+    inst = cal.events().instances(calendarId="primary", eventId="series01").execute()["items"]
+    assert [i["id"] for i in inst] == [f"series01_{d}T100000Z" for d in days]
+    with pytest.raises(HttpError) as exc:  # an excluded instance doesn't exist
+        cal.events().get(calendarId="primary", eventId="series01_20261205T100000Z").execute()
+    assert exc.value.resp.status == 404
+    # the series ends with its last instance (Friday), not the RRULE's last day (Monday)
+    plain = cal.events().list(calendarId="primary", timeMin="2026-12-05T00:00:00Z") \
+        .execute()["items"]
+    assert plain == []
+    assert expanded(cal, timeMin="2026-12-05T00:00:00Z") == []
+    plain = cal.events().list(calendarId="primary", timeMin="2026-12-04T10:30:00Z") \
+        .execute()["items"]
+    assert [p["id"] for p in plain] == ["series01"]
