@@ -469,3 +469,37 @@ def test_local_times_of_a_series_and_its_instances_carry_offsets(cal):
         "end": {"dateTime": "2027-03-29T14:30:00"}}).execute()
     assert moved["start"]["dateTime"] == "2027-03-29T14:00:00+02:00"
     assert moved["originalStartTime"]["dateTime"] == "2027-03-29T09:00:00+02:00"
+
+
+def test_zero_length_timed_events_are_fine_but_time_must_not_run_backwards(cal):
+    at = {"dateTime": "2026-12-01T10:00:00+01:00", "timeZone": "Europe/Berlin"}
+    same_instant = {"dateTime": "2026-12-01T09:00:00Z"}
+    ev = cal.events().insert(calendarId="primary", body={
+        "id": "nul000001", "summary": "Reminder", "start": at, "end": same_instant}).execute()
+    assert ev["start"] == at and ev["end"] == same_instant
+    listed = cal.events().list(calendarId="primary", timeMin="2026-12-01T08:59:00Z",
+                               timeMax="2026-12-01T09:01:00Z").execute()["items"]
+    assert [e["id"] for e in listed] == ["nul000001"]
+    for body in ({"end": {"dateTime": "2026-12-01T08:59:59Z"}},
+                 {"start": {"dateTime": "2026-12-01T10:00:01+01:00"}}):
+        with pytest.raises(HttpError) as exc:
+            cal.events().patch(calendarId="primary", eventId="nul000001", body=body).execute()
+        assert error_of(exc) == (400, "timeRangeEmpty")
+    assert cal.events().get(calendarId="primary", eventId="nul000001").execute()["etag"] == \
+        ev["etag"]
+    with pytest.raises(HttpError) as exc:
+        cal.events().insert(calendarId="primary", body={
+            "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "Europe/Berlin"}}).execute()
+    assert error_of(exc) == (400, "timeRangeEmpty")
+    for start, end in (("2026-12-24", "2026-12-24"), ("2026-12-24", "2026-12-23")):
+        with pytest.raises(HttpError) as exc:
+            cal.events().insert(calendarId="primary", body={
+                "start": {"date": start}, "end": {"date": end}}).execute()
+        assert error_of(exc) == (400, "timeRangeEmpty")
+    one_day = cal.events().insert(calendarId="primary", body={
+        "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-25"}}).execute()
+    with pytest.raises(HttpError) as exc:
+        cal.events().patch(calendarId="primary", eventId=one_day["id"],
+                           body={"end": {"date": "2026-12-24"}}).execute()
+    assert error_of(exc) == (400, "timeRangeEmpty")
