@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask import Response, current_app, request
 
+from .control import check_rate_limit
 from .errors import ApiError, bad_request
 from .oauth import bearer_record
 
@@ -28,8 +29,11 @@ def store():
 
 
 def caller(scopes):
-    """The email of the account whose valid token made this request (401/403 otherwise)."""
-    return bearer_record(scopes)["email"]
+    """The email of the account whose valid token made this request (401/403 otherwise;
+    403/429 when the sim's per-account rate limit is on and exceeded)."""
+    email = bearer_record(scopes)["email"]
+    check_rate_limit(email)
+    return email
 
 
 def json_body(required=True):

@@ -21,11 +21,28 @@ class Runtime:
     def __init__(self):
         self.lock = threading.Lock()
         self.faults = []
+        self.buckets = {}  # email -> (tokens, monotonic time of the last refill)
         self.reset_stats()
 
     def reset_stats(self):
         with self.lock:
-            self.stats = {"total": 0, "requests": {}, "batch_parts": 0, "batch_requests": {}}
+            self.stats = {"total": 0, "requests": {}, "batch_parts": 0, "batch_requests": {},
+                          "rate_limited": 0}
+
+    def take_token(self, email, spec):
+        """One request of ``email`` against the per-account token bucket ``spec``
+        ({per_user_per_second, burst}); False (and counted) when it is over the rate."""
+        rate, burst = spec["per_user_per_second"], spec["burst"]
+        with self.lock:
+            now = time.monotonic()
+            tokens, last = self.buckets.get(email, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1:
+                self.buckets[email] = (tokens, now)
+                self.stats["rate_limited"] += 1
+                return False
+            self.buckets[email] = (tokens - 1, now)
+            return True
 
     def count(self, key, in_batch):
         with self.lock:
@@ -41,7 +58,8 @@ class Runtime:
         with self.lock:
             return {"total": self.stats["total"], "requests": dict(self.stats["requests"]),
                     "batch_parts": self.stats["batch_parts"],
-                    "batch_requests": dict(self.stats["batch_requests"])}
+                    "batch_requests": dict(self.stats["batch_requests"]),
+                    "rate_limited": self.stats["rate_limited"]}
 
     def add_fault(self, spec):
         with self.lock:
@@ -93,6 +111,38 @@ def apply_faults():
         raise ApiError(int(fault["status"]), fault.get("reason"), fault.get("message"))
 
 
+def check_rate_limit(email):
+    """Per-account rate limiting, when switched on with POST /_sim/settings
+    {"rate_limit": {...}}: Calendar answers 403 userRateLimitExceeded (domain usageLimits),
+    People 429 RESOURCE_EXHAUSTED, as Google does. Every batch part counts."""
+    spec = current_app.config["STORE"].meta["settings"].get("rate_limit")
+    if not spec or runtime().take_token(email, spec):
+        return
+    if request.path.startswith("/v1/"):
+        raise ApiError(429, "rateLimitExceeded", "Quota exceeded for quota metric 'Requests' "
+                       "and limit 'Requests per minute per user' of service "
+                       "'people.googleapis.com'.", status="RESOURCE_EXHAUSTED")
+    raise ApiError(403, "userRateLimitExceeded", "User Rate Limit Exceeded",
+                   domain="usageLimits")
+
+
+def _rate_limit_spec(value):
+    """None (off) or {"per_user_per_second": >0, "burst": >=1 (default: the rate, at
+    least 1)}; 400 for anything else."""
+    if value is None or value is False:
+        return None
+    rate = value.get("per_user_per_second") if isinstance(value, dict) else None
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0:
+        raise bad_request("rate_limit needs per_user_per_second, a positive number "
+                          "(or null to switch it off).")
+    burst = value.get("burst")
+    if burst is None:
+        burst = max(1, int(rate))
+    if not isinstance(burst, int) or isinstance(burst, bool) or burst < 1:
+        raise bad_request("rate_limit.burst must be a positive integer.")
+    return {"per_user_per_second": rate, "burst": burst}
+
+
 def stats_key():
     if getattr(g, "stats_key", None):
         return g.stats_key
@@ -130,6 +180,7 @@ def reset():
     st().reset()
     with runtime().lock:
         runtime().faults.clear()
+        runtime().buckets.clear()
     runtime().reset_stats()
     return jsonify({"ok": True})
 
@@ -232,10 +283,19 @@ def settings():
     s = st()
     if request.method == "POST":
         data = body()
+        limit = _rate_limit_spec(data.get("rate_limit")) if "rate_limit" in data else None
         with s.tx():
             if "auto_consent" in data:
                 s.meta["settings"]["auto_consent"] = bool(data["auto_consent"])
                 s.dirty("meta", "settings")
+            if "rate_limit" in data:
+                if limit is None:
+                    s.meta["settings"].pop("rate_limit", None)
+                else:
+                    s.meta["settings"]["rate_limit"] = limit
+                s.dirty("meta", "settings")
+                with runtime().lock:
+                    runtime().buckets.clear()
     with s.lock:
         return jsonify(dict(s.meta["settings"]))
 

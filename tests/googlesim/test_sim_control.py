@@ -420,7 +420,8 @@ def test_contract_routes_answer_json(ctl, base):
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     assert s.get(base + "/_sim/clients").json() == []
     assert s.get(base + "/_sim/stats").json() == {"total": 0, "requests": {},
-                                                   "batch_parts": 0, "batch_requests": {}}
+                                                   "batch_parts": 0, "batch_requests": {},
+                                                   "rate_limited": 0}
 
 
 def test_persistence_of_calendar_and_people_through_the_real_clients(tmp_path, timed):
