@@ -245,11 +245,13 @@ def expire():
     data = body()
     s = st()
     with s.tx():
-        if data.get("sync_tokens"):
-            # Bumping the generation invalidates every token issued so far.
+        # Bumping the generation invalidates every token issued so far. "sync_tokens"
+        # covers Calendar and People; the other two flags only one of them.
+        if data.get("sync_tokens") or data.get("calendar_sync_tokens"):
             for cal in s.calendars.values():
                 cal["gen"] = cal.get("gen", 0) + 1
                 s.dirty("calendar", cal["id"])
+        if data.get("sync_tokens") or data.get("people_sync_tokens"):
             for email, book in s.books.items():
                 book["gen"] = book.get("gen", 0) + 1
                 s.dirty("book", email)

@@ -114,9 +114,14 @@ class SimControl:
     def clear_faults(self):
         return self._call("DELETE", "/faults")
 
-    def expire(self, sync_tokens=False, access_tokens=False):
+    def expire(self, sync_tokens=False, access_tokens=False, calendar_sync_tokens=False,
+               people_sync_tokens=False):
+        """Expire every sync token (``sync_tokens``: Calendar and People), only Calendar's
+        or only People's, and/or every access token."""
         return self._call("POST", "/expire", {"sync_tokens": sync_tokens,
-                                              "access_tokens": access_tokens})
+                                              "access_tokens": access_tokens,
+                                              "calendar_sync_tokens": calendar_sync_tokens,
+                                              "people_sync_tokens": people_sync_tokens})
 
     def stats(self) -> dict:
         return self._call("GET", "/stats")
