@@ -254,6 +254,11 @@ def list_events(st, ops, cal):
     return out
 
 
+def _conference_version():
+    """conferenceDataVersion: 0 (default) ignores conferenceData in the body, 1 honours it."""
+    return int_arg("conferenceDataVersion", 0, 0, 1)
+
+
 @bp.get("/calendars/<calendarId>/events")
 def events_list(calendarId):
     email = caller(EVENTS_READ)
@@ -270,7 +275,7 @@ def events_insert(calendarId):
     st = store()
     with st.tx():
         cal = calendar_for(st, email, calendarId)
-        created = events_ops().insert(cal, body, email)
+        created = events_ops().insert(cal, body, email, _conference_version())
         outbox.record(st, "invitation", cal["id"], created, email)
         return json_response(created)
 
@@ -282,7 +287,7 @@ def events_import(calendarId):
     st = store()
     with st.tx():
         cal = calendar_for(st, email, calendarId)
-        return json_response(events_ops().import_(cal, body, email))
+        return json_response(events_ops().import_(cal, body, email, _conference_version()))
 
 
 @bp.get("/calendars/<calendarId>/events/<eventId>")
@@ -306,10 +311,12 @@ def events_write(calendarId, eventId):
         cal = calendar_for(st, email, calendarId)
         ops = events_ops()
         if_match = request.headers.get("If-Match")
+        version = _conference_version()
         if request.method == "PUT":
-            written = ops.update(cal, eventId, body, email, if_match)
+            written = ops.update(cal, eventId, body, email, if_match,
+                                 conference_version=version)
         else:
-            written = ops.patch(cal, eventId, body, email, if_match)
+            written = ops.patch(cal, eventId, body, email, if_match, conference_version=version)
         outbox.record(st, "update", cal["id"], written, email)
         return json_response(written)
 

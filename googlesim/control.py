@@ -350,7 +350,7 @@ def events(email, calendar_id):
         acct = _account(email)
         cal = calendar_for(s, acct["email"], calendar_id)
         if request.method == "POST":
-            return jsonify(ops.insert(cal, body(), acct["email"])), 201
+            return jsonify(ops.insert(cal, body(), acct["email"], conference_version=1)), 201
         include_deleted = request.args.get("include_deleted", "true").lower() != "false"
         return jsonify([r["res"] for r in s.events.get(cal["id"], {}).values()
                         if include_deleted or r["res"].get("status") != "cancelled"])
@@ -378,9 +378,11 @@ def event(email, calendar_id, event_id):
         if request.method == "GET":
             return jsonify(ops.get(cal, event_id))
         if request.method == "PATCH":
-            return jsonify(ops.patch(cal, event_id, _as_in_the_ui(body()), acct["email"], None))
+            return jsonify(ops.patch(cal, event_id, _as_in_the_ui(body()), acct["email"], None,
+                                     conference_version=1))
         if request.method == "PUT":
-            return jsonify(ops.update(cal, event_id, body(), acct["email"], None))
+            return jsonify(ops.update(cal, event_id, body(), acct["email"], None,
+                                      conference_version=1))
         ops.delete(cal, event_id, None)
         return "", 204
 

@@ -9,6 +9,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from . import conference
 from . import recurrence as rec_mod
 from .errors import ApiError, bad_request, not_found
 from .store import decode_token, encode_token, now_rfc3339, random_id
@@ -16,9 +17,10 @@ from .store import decode_token, encode_token, now_rfc3339, random_id
 EVENT_ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
 STATUSES = ("confirmed", "tentative", "cancelled")
 RESPONSES = ("needsAction", "declined", "tentative", "accepted")
-READ_ONLY = ("kind", "etag", "created", "updated", "htmlLink", "creator", "recurringEventId")
+READ_ONLY = ("kind", "etag", "created", "updated", "htmlLink", "creator", "recurringEventId",
+             "hangoutLink")
 STRING_FIELDS = ("summary", "description", "location", "colorId", "transparency",
-                 "visibility", "iCalUID", "hangoutLink", "eventType")
+                 "visibility", "iCalUID", "eventType")
 FAR_FUTURE = 1e13
 
 
@@ -195,6 +197,8 @@ def validate_event(ev, cal_tz):
     reminders = ev.get("reminders")
     if reminders is not None and not isinstance(reminders, dict):
         raise bad_request("Invalid value for: reminders")
+    if ev.get("conferenceData") is not None and not isinstance(ev["conferenceData"], dict):
+        raise bad_request("Invalid value for: conferenceData")
     recurrence = ev.get("recurrence")
     if recurrence:
         if not isinstance(recurrence, list):
@@ -510,12 +514,13 @@ class Events:
         except ApiError:
             return org_cal, None
 
-    def _new_resource(self, cal, body, actor, imported=False):
+    def _new_resource(self, cal, body, actor, imported=False, conference_version=0):
         ev = _copy(body)
         for key in READ_ONLY:
             ev.pop(key, None)
         validate_event(ev, cal["timeZone"])
         normalize_times(ev, cal["timeZone"])
+        conference.apply(ev, None, body, conference_version, replace=True)
         eid = ev.get("id")
         if eid is not None:
             if not isinstance(eid, str) or not EVENT_ID_RE.match(eid):
@@ -550,16 +555,16 @@ class Events:
             if a.get("email") == cal["owner"]:
                 a["self"] = True
 
-    def insert(self, cal, body, actor):
+    def insert(self, cal, body, actor, conference_version=0):
         if not isinstance(body, dict):
             raise bad_request("Invalid value for: body", "parseError")
         events = self.st.events.setdefault(cal["id"], {})
         if body.get("id") in events:
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
-        ev = self._new_resource(cal, body, actor)
+        ev = self._new_resource(cal, body, actor, conference_version=conference_version)
         return _copy(self._commit(cal, ev, created=True))
 
-    def import_(self, cal, body, actor):
+    def import_(self, cal, body, actor, conference_version=0):
         """events.import: keyed by iCalUID; importing a known iCalUID updates that event."""
         if not isinstance(body, dict):
             raise bad_request("Invalid value for: body", "parseError")
@@ -571,10 +576,12 @@ class Events:
                          and not r["res"].get("recurringEventId")), None)
         if existing is not None:
             body = dict(body, id=existing["res"]["id"])
-            return self.update(cal, existing["res"]["id"], body, actor, None, imported=True)
+            return self.update(cal, existing["res"]["id"], body, actor, None, imported=True,
+                               conference_version=conference_version)
         if body.get("id") in events:
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
-        ev = self._new_resource(cal, body, actor, imported=True)
+        ev = self._new_resource(cal, body, actor, imported=True,
+                                conference_version=conference_version)
         return _copy(self._commit(cal, ev, created=True))
 
     def _current(self, cal, eid):
@@ -618,7 +625,7 @@ class Events:
         if if_match and if_match.strip() != "*" and if_match.strip() != current["etag"]:
             raise ApiError(412, "conditionNotMet", "Precondition Failed")
 
-    def update(self, cal, eid, body, actor, if_match, imported=False):
+    def update(self, cal, eid, body, actor, if_match, imported=False, conference_version=0):
         if not isinstance(body, dict):
             raise bad_request("Invalid value for: body", "parseError")
         current = self._current(cal, eid)
@@ -641,11 +648,12 @@ class Events:
         ev.setdefault("status", "confirmed")
         ev.setdefault("reminders", {"useDefault": True})
         ev.setdefault("eventType", "default")
+        conference.apply(ev, current, body, conference_version, replace=True)
         if guest_copy:
             return self._guest_write(cal, eid, current, ev)
         return self._finish_write(cal, current, ev)
 
-    def patch(self, cal, eid, body, actor, if_match):
+    def patch(self, cal, eid, body, actor, if_match, conference_version=0):
         if not isinstance(body, dict):
             raise bad_request("Invalid value for: body", "parseError")
         current = self._current(cal, eid)
@@ -657,6 +665,7 @@ class Events:
         # As at Google, start/end merge like any object: switching between all-day and timed
         # needs the other field cleared with null, or the event ends up with both (400).
         _merge(ev, patch)
+        conference.apply(ev, current, body, conference_version, replace=False)
         if self._origin(cal, eid) is not None:
             return self._guest_write(cal, eid, current, ev)
         return self._finish_write(cal, current, ev)
@@ -664,6 +673,7 @@ class Events:
     def _finish_write(self, cal, current, ev, personal=None, removing=()):
         validate_event(ev, cal["timeZone"])
         normalize_times(ev, cal["timeZone"])
+        conference.derive_hangout_link(ev)
         if ev.get("recurringEventId") and ev.get("recurrence"):
             raise bad_request("Invalid value for: recurrence")
         # Google bumps sequence on changes attendees must hear about (time, place, rule).
