@@ -12,6 +12,8 @@ CAL = "https://www.googleapis.com/auth/calendar"
 CAL_RO = CAL + ".readonly"
 CAL_EVENTS = CAL + ".events"
 CAL_EVENTS_RO = CAL + ".events.readonly"
+CAL_FREEBUSY = CAL + ".freebusy"
+CAL_EVENTS_FREEBUSY = CAL + ".events.freebusy"
 CONTACTS = "https://www.googleapis.com/auth/contacts"
 CONTACTS_RO = CONTACTS + ".readonly"
 
@@ -20,6 +22,7 @@ CALENDARS_READ = {CAL, CAL_RO}
 CALENDARS_WRITE = {CAL}
 EVENTS_READ = {CAL, CAL_RO, CAL_EVENTS, CAL_EVENTS_RO}
 EVENTS_WRITE = {CAL, CAL_EVENTS}
+FREEBUSY = {CAL, CAL_RO, CAL_FREEBUSY, CAL_EVENTS_FREEBUSY}
 PEOPLE_READ = {CONTACTS, CONTACTS_RO}
 PEOPLE_WRITE = {CONTACTS}
 

@@ -4,14 +4,14 @@ import time
 
 from flask import Blueprint, current_app, request
 
-from .api import (CALENDARS_READ, CALENDARS_WRITE, EVENTS_READ, EVENTS_WRITE, bool_arg,
-                  caller, int_arg, json_body, json_response, store, time_arg)
+from .api import (CALENDARS_READ, CALENDARS_WRITE, EVENTS_READ, EVENTS_WRITE, FREEBUSY,
+                  bool_arg, caller, int_arg, json_body, json_response, store, time_arg)
 from .errors import ApiError, bad_request, not_found
 from .events import (calendar_for, calendar_list_entry, calendar_resource, delete_calendar,
                      insert_calendar, new_channel_resource_id, owned_calendars,
                      patch_calendar, page_token, read_page_token, read_sync_token,
                      sync_token)
-from . import outbox
+from . import freebusy, outbox
 from .store import now_rfc3339
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar/v3")
@@ -385,6 +385,16 @@ def events_instances(calendarId, eventId):
             out["nextPageToken"] = page_token({"c": cal["id"], "h": fhash, "i": eventId,
                                                "o": start + max_results})
         return json_response(out)
+
+
+# -- free/busy -----------------------------------------------------------------------------------
+@bp.post("/freeBusy")
+def freebusy_query():
+    email = caller(FREEBUSY)
+    body = json_body()
+    st = store()
+    with st.lock:
+        return json_response(freebusy.query(st, events_ops(), email, body))
 
 
 # -- push channels -------------------------------------------------------------------------------
