@@ -416,6 +416,9 @@ def events_watch(calendarId):
         if body["id"] in st.channels:
             raise bad_request(f"Channel id {body['id']} not unique", "channelIdNotUnique")
         expiration = body.get("expiration") or int((time.time() + 7 * 86400) * 1000)
+        if isinstance(expiration, bool) or not str(expiration).isdigit():
+            raise bad_request("Invalid value for: expiration", "invalid",
+                              location="expiration")
         ch = {"id": body["id"], "calendarId": cal["id"], "owner": email,
               "address": body["address"], "token": body.get("token"),
               "resourceId": new_channel_resource_id(),
