@@ -352,3 +352,30 @@ def test_a_guest_answer_with_send_updates_mails_only_the_organizer(ctl, ann, bob
                        sendUpdates="all").execute()
     assert [(m["to"], m["kind"], m["sentBy"]) for m in ctl.outbox()] == \
         [(ANN, "reply", BOB)]
+
+
+def test_deleting_the_organizers_calendar_cancels_the_copies(ann, bob, timed):
+    team = ann.calendars().insert(body={"summary": "Team"}).execute()
+    ann.events().insert(calendarId=team["id"], body=dict(
+        timed(T0), id="teammeet1", attendees=[{"email": BOB}])).execute()
+    assert get(bob, "teammeet1")["status"] == "confirmed"
+    ann.calendars().delete(calendarId=team["id"]).execute()
+    assert get(bob, "teammeet1")["status"] == "cancelled"
+
+
+def test_a_guests_personal_change_to_one_instance_stays_theirs(ann, bob):
+    ann.events().insert(calendarId="primary", body={
+        "id": "series02", "recurrence": ["RRULE:FREQ=DAILY;COUNT=2"],
+        "start": {"dateTime": "2026-12-01T10:00:00Z", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-01T10:30:00Z", "timeZone": "UTC"},
+        "attendees": [{"email": BOB}]}).execute()
+    ann_sync = sync_token(ann)
+    first = "series02_20261201T100000Z"
+    mine = bob.events().patch(calendarId="primary", eventId=first,
+                              body={"colorId": "4"}).execute()
+    assert mine["colorId"] == "4" and mine["recurringEventId"] == "series02"
+    assert "colorId" not in get(ann, first)
+    assert ann.events().list(calendarId="primary", syncToken=ann_sync).execute()[
+        "items"] == []
+    listed = bob.events().list(calendarId="primary", singleEvents=True).execute()["items"]
+    assert [i.get("colorId") for i in listed] == ["4", None]
