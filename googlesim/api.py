@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask import Response, current_app, request
 
+from .control import check_rate_limit
 from .errors import ApiError, bad_request
 from .oauth import bearer_record
 
@@ -11,6 +12,8 @@ CAL = "https://www.googleapis.com/auth/calendar"
 CAL_RO = CAL + ".readonly"
 CAL_EVENTS = CAL + ".events"
 CAL_EVENTS_RO = CAL + ".events.readonly"
+CAL_FREEBUSY = CAL + ".freebusy"
+CAL_EVENTS_FREEBUSY = CAL + ".events.freebusy"
 CONTACTS = "https://www.googleapis.com/auth/contacts"
 CONTACTS_RO = CONTACTS + ".readonly"
 
@@ -19,6 +22,7 @@ CALENDARS_READ = {CAL, CAL_RO}
 CALENDARS_WRITE = {CAL}
 EVENTS_READ = {CAL, CAL_RO, CAL_EVENTS, CAL_EVENTS_RO}
 EVENTS_WRITE = {CAL, CAL_EVENTS}
+FREEBUSY = {CAL, CAL_RO, CAL_FREEBUSY, CAL_EVENTS_FREEBUSY}
 PEOPLE_READ = {CONTACTS, CONTACTS_RO}
 PEOPLE_WRITE = {CONTACTS}
 
@@ -28,8 +32,11 @@ def store():
 
 
 def caller(scopes):
-    """The email of the account whose valid token made this request (401/403 otherwise)."""
-    return bearer_record(scopes)["email"]
+    """The email of the account whose valid token made this request (401/403 otherwise;
+    403/429 when the sim's per-account rate limit is on and exceeded)."""
+    email = bearer_record(scopes)["email"]
+    check_rate_limit(email)
+    return email
 
 
 def json_body(required=True):

@@ -4,14 +4,14 @@ import time
 
 from flask import Blueprint, current_app, request
 
-from .api import (CALENDARS_READ, CALENDARS_WRITE, EVENTS_READ, EVENTS_WRITE, bool_arg,
-                  caller, int_arg, json_body, json_response, store, time_arg)
+from .api import (CALENDARS_READ, CALENDARS_WRITE, EVENTS_READ, EVENTS_WRITE, FREEBUSY,
+                  bool_arg, caller, int_arg, json_body, json_response, store, time_arg)
 from .errors import ApiError, bad_request, not_found
 from .events import (calendar_for, calendar_list_entry, calendar_resource, delete_calendar,
                      insert_calendar, new_channel_resource_id, owned_calendars,
                      patch_calendar, page_token, read_page_token, read_sync_token,
                      sync_token)
-from . import outbox
+from . import freebusy, outbox
 from .store import now_rfc3339
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar/v3")
@@ -88,7 +88,10 @@ def calendars_delete(calendarId):
     email = caller(CALENDARS_WRITE)
     st = store()
     with st.tx():
-        delete_calendar(st, calendar_for(st, email, calendarId))
+        cal = calendar_for(st, email, calendarId)
+        if not cal.get("primary"):
+            events_ops().calendar_deleted(cal)
+        delete_calendar(st, cal)
     return "", 204
 
 
@@ -251,6 +254,11 @@ def list_events(st, ops, cal):
     return out
 
 
+def _conference_version():
+    """conferenceDataVersion: 0 (default) ignores conferenceData in the body, 1 honours it."""
+    return int_arg("conferenceDataVersion", 0, 0, 1)
+
+
 @bp.get("/calendars/<calendarId>/events")
 def events_list(calendarId):
     email = caller(EVENTS_READ)
@@ -267,7 +275,7 @@ def events_insert(calendarId):
     st = store()
     with st.tx():
         cal = calendar_for(st, email, calendarId)
-        created = events_ops().insert(cal, body, email)
+        created = events_ops().insert(cal, body, email, _conference_version())
         outbox.record(st, "invitation", cal["id"], created, email)
         return json_response(created)
 
@@ -279,7 +287,7 @@ def events_import(calendarId):
     st = store()
     with st.tx():
         cal = calendar_for(st, email, calendarId)
-        return json_response(events_ops().import_(cal, body, email))
+        return json_response(events_ops().import_(cal, body, email, _conference_version()))
 
 
 @bp.get("/calendars/<calendarId>/events/<eventId>")
@@ -303,10 +311,12 @@ def events_write(calendarId, eventId):
         cal = calendar_for(st, email, calendarId)
         ops = events_ops()
         if_match = request.headers.get("If-Match")
+        version = _conference_version()
         if request.method == "PUT":
-            written = ops.update(cal, eventId, body, email, if_match)
+            written = ops.update(cal, eventId, body, email, if_match,
+                                 conference_version=version)
         else:
-            written = ops.patch(cal, eventId, body, email, if_match)
+            written = ops.patch(cal, eventId, body, email, if_match, conference_version=version)
         outbox.record(st, "update", cal["id"], written, email)
         return json_response(written)
 
@@ -377,6 +387,16 @@ def events_instances(calendarId, eventId):
         return json_response(out)
 
 
+# -- free/busy -----------------------------------------------------------------------------------
+@bp.post("/freeBusy")
+def freebusy_query():
+    email = caller(FREEBUSY)
+    body = json_body()
+    st = store()
+    with st.lock:
+        return json_response(freebusy.query(st, events_ops(), email, body))
+
+
 # -- push channels -------------------------------------------------------------------------------
 @bp.post("/calendars/<calendarId>/events/watch")
 def events_watch(calendarId):
@@ -396,6 +416,9 @@ def events_watch(calendarId):
         if body["id"] in st.channels:
             raise bad_request(f"Channel id {body['id']} not unique", "channelIdNotUnique")
         expiration = body.get("expiration") or int((time.time() + 7 * 86400) * 1000)
+        if isinstance(expiration, bool) or not str(expiration).isdigit():
+            raise bad_request("Invalid value for: expiration", "invalid",
+                              location="expiration")
         ch = {"id": body["id"], "calendarId": cal["id"], "owner": email,
               "address": body["address"], "token": body.get("token"),
               "resourceId": new_channel_resource_id(),

@@ -189,15 +189,18 @@ class Contacts:
         return {"type": "CONTACT", "id": cid, "etag": rec["etag"],
                 "updateTime": rec["updated"]}
 
-    def create(self, email, body):
+    def _check_create(self, email, body):
         validate_person(body)
+        for gid in group_ids(body):
+            self._group(email, gid)
+
+    def create(self, email, body):
+        self._check_create(email, body)
         book = self.st.books[email]
         person = {k: copy.deepcopy(v) for k, v in body.items() if k in WRITABLE}
         book["next_id"] = book.get("next_id", 1) + 1
         cid = "c" + str(secrets.randbelow(9 * 10 ** 18) + 10 ** 18)
         groups = group_ids(person)
-        for gid in groups:
-            self._group(email, gid)
         if "myContacts" not in groups:
             person.setdefault("memberships", []).append(membership("myContacts"))
         _derive(cid, person)
@@ -205,7 +208,8 @@ class Contacts:
         self._save(email, cid, rec)
         return cid, rec
 
-    def update(self, email, resource_name, body, mask):
+    def _check_update(self, email, resource_name, body, mask):
+        """Everything updateContact refuses, before anything is written."""
         validate_person(body)
         cid, rec = self.record(email, resource_name)
         etag = body.get("etag")
@@ -225,6 +229,11 @@ class Contacts:
             if field == "memberships":
                 for gid in group_ids(body):
                     self._group(email, gid)
+        return cid, rec
+
+    def update(self, email, resource_name, body, mask):
+        cid, rec = self._check_update(email, resource_name, body, mask)
+        for field in mask:
             if body.get(field):
                 rec["res"][field] = copy.deepcopy(body[field])
             else:
@@ -248,6 +257,25 @@ class Contacts:
         cid, rec = self.record(email, resource_name)
         rec["deleted"] = True
         self._save(email, cid, rec)
+
+    # -- batch methods: all checked before anything is written, so a refusal changes nothing
+    def batch_create(self, email, bodies):
+        for body in bodies:
+            self._check_create(email, body)
+        return [self.create(email, body) for body in bodies]
+
+    def batch_update(self, email, changes, mask):
+        """``changes``: {resource name: person with its etag}; [(name, cid, rec)]."""
+        for name, body in changes.items():
+            self._check_update(email, name, body, mask)
+        return [(name, *self.update(email, name, body, mask))
+                for name, body in changes.items()]
+
+    def batch_delete(self, email, names):
+        for name in names:
+            self.record(email, name)
+        for name in dict.fromkeys(names):
+            self.delete(email, name)
 
     # -- groups --------------------------------------------------------------------------------
     def _group(self, email, gid):
@@ -325,8 +353,9 @@ class Contacts:
         self.st.dirty("book", email)
 
     def modify_members(self, email, gid, add, remove):
+        """(not found names, names that can't leave their last group)."""
         self._group(email, gid)
-        not_found = []
+        not_found, last_group = [], []
         for names, adding in ((add, True), (remove, False)):
             for name in names:
                 try:
@@ -338,9 +367,12 @@ class Contacts:
                 if adding and gid not in ids:
                     rec["res"].setdefault("memberships", []).append(membership(gid))
                 elif not adding and gid in ids:
+                    if ids == [gid]:  # a contact stays in at least one group
+                        last_group.append(name)
+                        continue
                     rec["res"]["memberships"] = [m for m in rec["res"]["memberships"]
                                                  if group_ids({"memberships": [m]}) != [gid]]
                 else:
                     continue
                 self._save(email, cid, rec)
-        return not_found
+        return not_found, last_group

@@ -21,11 +21,28 @@ class Runtime:
     def __init__(self):
         self.lock = threading.Lock()
         self.faults = []
+        self.buckets = {}  # email -> (tokens, monotonic time of the last refill)
         self.reset_stats()
 
     def reset_stats(self):
         with self.lock:
-            self.stats = {"total": 0, "requests": {}, "batch_parts": 0, "batch_requests": {}}
+            self.stats = {"total": 0, "requests": {}, "batch_parts": 0, "batch_requests": {},
+                          "rate_limited": 0}
+
+    def take_token(self, email, spec):
+        """One request of ``email`` against the per-account token bucket ``spec``
+        ({per_user_per_second, burst}); False (and counted) when it is over the rate."""
+        rate, burst = spec["per_user_per_second"], spec["burst"]
+        with self.lock:
+            now = time.monotonic()
+            tokens, last = self.buckets.get(email, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1:
+                self.buckets[email] = (tokens, now)
+                self.stats["rate_limited"] += 1
+                return False
+            self.buckets[email] = (tokens - 1, now)
+            return True
 
     def count(self, key, in_batch):
         with self.lock:
@@ -41,7 +58,8 @@ class Runtime:
         with self.lock:
             return {"total": self.stats["total"], "requests": dict(self.stats["requests"]),
                     "batch_parts": self.stats["batch_parts"],
-                    "batch_requests": dict(self.stats["batch_requests"])}
+                    "batch_requests": dict(self.stats["batch_requests"]),
+                    "rate_limited": self.stats["rate_limited"]}
 
     def add_fault(self, spec):
         with self.lock:
@@ -93,6 +111,38 @@ def apply_faults():
         raise ApiError(int(fault["status"]), fault.get("reason"), fault.get("message"))
 
 
+def check_rate_limit(email):
+    """Per-account rate limiting, when switched on with POST /_sim/settings
+    {"rate_limit": {...}}: Calendar answers 403 userRateLimitExceeded (domain usageLimits),
+    People 429 RESOURCE_EXHAUSTED, as Google does. Every batch part counts."""
+    spec = current_app.config["STORE"].meta["settings"].get("rate_limit")
+    if not spec or runtime().take_token(email, spec):
+        return
+    if request.path.startswith("/v1/"):
+        raise ApiError(429, "rateLimitExceeded", "Quota exceeded for quota metric 'Requests' "
+                       "and limit 'Requests per minute per user' of service "
+                       "'people.googleapis.com'.", status="RESOURCE_EXHAUSTED")
+    raise ApiError(403, "userRateLimitExceeded", "User Rate Limit Exceeded",
+                   domain="usageLimits")
+
+
+def _rate_limit_spec(value):
+    """None (off) or {"per_user_per_second": >0, "burst": >=1 (default: the rate, at
+    least 1)}; 400 for anything else."""
+    if value is None or value is False:
+        return None
+    rate = value.get("per_user_per_second") if isinstance(value, dict) else None
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0:
+        raise bad_request("rate_limit needs per_user_per_second, a positive number "
+                          "(or null to switch it off).")
+    burst = value.get("burst")
+    if burst is None:
+        burst = max(1, int(rate))
+    if not isinstance(burst, int) or isinstance(burst, bool) or burst < 1:
+        raise bad_request("rate_limit.burst must be a positive integer.")
+    return {"per_user_per_second": rate, "burst": burst}
+
+
 def stats_key():
     if getattr(g, "stats_key", None):
         return g.stats_key
@@ -130,6 +180,7 @@ def reset():
     st().reset()
     with runtime().lock:
         runtime().faults.clear()
+        runtime().buckets.clear()
     runtime().reset_stats()
     return jsonify({"ok": True})
 
@@ -194,11 +245,13 @@ def expire():
     data = body()
     s = st()
     with s.tx():
-        if data.get("sync_tokens"):
-            # Bumping the generation invalidates every token issued so far.
+        # Bumping the generation invalidates every token issued so far. "sync_tokens"
+        # covers Calendar and People; the other two flags only one of them.
+        if data.get("sync_tokens") or data.get("calendar_sync_tokens"):
             for cal in s.calendars.values():
                 cal["gen"] = cal.get("gen", 0) + 1
                 s.dirty("calendar", cal["id"])
+        if data.get("sync_tokens") or data.get("people_sync_tokens"):
             for email, book in s.books.items():
                 book["gen"] = book.get("gen", 0) + 1
                 s.dirty("book", email)
@@ -232,10 +285,19 @@ def settings():
     s = st()
     if request.method == "POST":
         data = body()
+        limit = _rate_limit_spec(data.get("rate_limit")) if "rate_limit" in data else None
         with s.tx():
             if "auto_consent" in data:
                 s.meta["settings"]["auto_consent"] = bool(data["auto_consent"])
                 s.dirty("meta", "settings")
+            if "rate_limit" in data:
+                if limit is None:
+                    s.meta["settings"].pop("rate_limit", None)
+                else:
+                    s.meta["settings"]["rate_limit"] = limit
+                s.dirty("meta", "settings")
+                with runtime().lock:
+                    runtime().buckets.clear()
     with s.lock:
         return jsonify(dict(s.meta["settings"]))
 
@@ -288,7 +350,7 @@ def events(email, calendar_id):
         acct = _account(email)
         cal = calendar_for(s, acct["email"], calendar_id)
         if request.method == "POST":
-            return jsonify(ops.insert(cal, body(), acct["email"])), 201
+            return jsonify(ops.insert(cal, body(), acct["email"], conference_version=1)), 201
         include_deleted = request.args.get("include_deleted", "true").lower() != "false"
         return jsonify([r["res"] for r in s.events.get(cal["id"], {}).values()
                         if include_deleted or r["res"].get("status") != "cancelled"])
@@ -316,9 +378,11 @@ def event(email, calendar_id, event_id):
         if request.method == "GET":
             return jsonify(ops.get(cal, event_id))
         if request.method == "PATCH":
-            return jsonify(ops.patch(cal, event_id, _as_in_the_ui(body()), acct["email"], None))
+            return jsonify(ops.patch(cal, event_id, _as_in_the_ui(body()), acct["email"], None,
+                                     conference_version=1))
         if request.method == "PUT":
-            return jsonify(ops.update(cal, event_id, body(), acct["email"], None))
+            return jsonify(ops.update(cal, event_id, body(), acct["email"], None,
+                                      conference_version=1))
         ops.delete(cal, event_id, None)
         return "", 204
 

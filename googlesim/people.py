@@ -121,6 +121,93 @@ def create_contact():
         return json_response(ops().render(cid, rec, fields))
 
 
+# -- batch methods ------------------------------------------------------------------------
+MAX_BATCH_CREATE = MAX_BATCH_UPDATE = 200
+MAX_BATCH_DELETE = 500
+
+
+def _read_mask(body):
+    """The fields to answer with; None when the readMask is empty (nothing answered)."""
+    raw = body.get("readMask")
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise invalid("Invalid value at 'read_mask' (type.googleapis.com/google.protobuf."
+                      "FieldMask).")
+    return parse_mask(raw, "readMask", PERSON_FIELDS)
+
+
+def _person_response(name, cid, rec, fields):
+    return {"requestedResourceName": name, "httpStatusCode": 200,
+            "person": ops().render(cid, rec, fields), "status": {}}
+
+
+@bp.post("/people:batchCreateContacts")
+def batch_create_contacts():
+    email = caller(PEOPLE_WRITE)
+    body = json_body()
+    contacts = body.get("contacts")
+    if not isinstance(contacts, list) or not contacts:
+        raise invalid("contacts are required.")
+    if len(contacts) > MAX_BATCH_CREATE:
+        raise invalid(f"Too many contacts in the request: at most {MAX_BATCH_CREATE} are "
+                      "allowed.")
+    if not all(isinstance(c, dict) and isinstance(c.get("contactPerson"), dict)
+               for c in contacts):
+        raise invalid("Invalid value at 'contacts': each needs a contactPerson object.")
+    fields = _read_mask(body)
+    st = store()
+    with st.tx():
+        made = ops().batch_create(email, [c["contactPerson"] for c in contacts])
+        if fields is None:
+            return json_response({})
+        return json_response({"createdPeople": [
+            _person_response("people/" + cid, cid, rec, fields) for cid, rec in made]})
+
+
+@bp.post("/people:batchUpdateContacts")
+def batch_update_contacts():
+    email = caller(PEOPLE_WRITE)
+    body = json_body()
+    contacts = body.get("contacts")
+    if not isinstance(contacts, dict) or not contacts:
+        raise invalid("contacts are required.")
+    if len(contacts) > MAX_BATCH_UPDATE:
+        raise invalid(f"Too many contacts in the request: at most {MAX_BATCH_UPDATE} are "
+                      "allowed.")
+    if not all(isinstance(k, str) and k.startswith("people/") for k in contacts):
+        raise invalid("Invalid resource name in 'contacts'.")
+    raw = body.get("updateMask")
+    if not raw or not isinstance(raw, str):
+        raise invalid("updateMask is required. Please specify one or more valid paths.")
+    mask = parse_mask(raw, "updateMask", PERSON_FIELDS)
+    fields = _read_mask(body)
+    st = store()
+    with st.tx():
+        done = ops().batch_update(email, contacts, mask)
+        if fields is None:
+            return json_response({})
+        return json_response({"updateResult": {
+            name: _person_response(name, cid, rec, fields) for name, cid, rec in done}})
+
+
+@bp.post("/people:batchDeleteContacts")
+def batch_delete_contacts():
+    email = caller(PEOPLE_WRITE)
+    body = json_body()
+    names = body.get("resourceNames")
+    if not isinstance(names, list) or not names or \
+            not all(isinstance(n, str) and n.startswith("people/") for n in names):
+        raise invalid("resourceNames are required (people/... resource names).")
+    if len(names) > MAX_BATCH_DELETE:
+        raise invalid(f"Too many resource names in the request: at most {MAX_BATCH_DELETE} "
+                      "are allowed.")
+    st = store()
+    with st.tx():
+        ops().batch_delete(email, names)
+    return json_response({})
+
+
 @bp.route("/people/<path:person>", methods=["GET", "PATCH", "DELETE"])
 def person_resource(person):
     """people.get, people.updateContact and people.deleteContact share the path pattern
@@ -257,5 +344,10 @@ def groups_modify(gid):
         raise invalid("resourceNamesToAdd and resourceNamesToRemove must be lists of strings.")
     st = store()
     with st.tx():
-        missing = ops().modify_members(email, gid, add, remove)
-    return json_response({"notFoundResourceNames": missing} if missing else {})
+        missing, last_group = ops().modify_members(email, gid, add, remove)
+    out = {}
+    if missing:
+        out["notFoundResourceNames"] = missing
+    if last_group:
+        out["canNotRemoveLastContactGroupResourceNames"] = last_group
+    return json_response(out)

@@ -107,7 +107,10 @@ def build_set(lines, dtstart, tz):
                     m = re.search(part + r"=([^;]*)", line, re.IGNORECASE)
                     if m and not (m.group(1).isdigit() and int(m.group(1)) >= 1):
                         raise ValueError(part)
-                rule = rrulestr(_fix_until(line, aware, tz), dtstart=dtstart)
+                # rrulestr reads "EXRULE:..." as a set that excludes that rule from
+                # nothing (an empty set): parse the rule itself and exclude it here.
+                body = line.split(":", 1)[1] if ":" in line else line
+                rule = rrulestr(_fix_until("RRULE:" + body, aware, tz), dtstart=dtstart)
                 (rset.rrule if name == "RRULE" else rset.exrule)(rule)
                 has_rule = has_rule or name == "RRULE"
             elif name in ("RDATE", "EXDATE"):

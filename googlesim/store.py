@@ -109,6 +109,9 @@ class Store:
         self.meta = {}         # "settings", "epoch", "signing_key"
         self.changes = {}      # calendar id / "people:"+email -> ChangeLog (not persisted)
         self.exceptions = {}   # calendar id -> {series id -> set(instance ids)}
+        # Copies of shared meetings (derived from the records' "copy_of", not persisted):
+        # "<organizer calendar id>\n<event id>" -> set(guest calendar ids holding a copy).
+        self.copies = {}
         self.outbox = []       # mails Google would have sent on sendUpdates (not persisted)
 
     @property
@@ -196,6 +199,8 @@ class Store:
                 series = rec["res"].get("recurringEventId")
                 if series:
                     self.exceptions.setdefault(cal_id, {}).setdefault(series, set()).add(eid)
+                if rec.get("copy_of"):
+                    self.copies.setdefault(f"{rec['copy_of']}\n{eid}", set()).add(cal_id)
         for email, contacts in self.contacts.items():
             log = self.changes.setdefault("people:" + email, ChangeLog())
             for cid, rec in sorted(contacts.items(), key=lambda kv: kv[1]["seq"]):

@@ -96,6 +96,14 @@ class SimControl:
             return self._call("POST", "/settings", changes)
         return self._call("GET", "/settings")
 
+    def rate_limit(self, per_user_per_second=None, burst=None):
+        """Switch per-account rate limiting on (a token bucket per account: ``burst``
+        requests at once, refilled at ``per_user_per_second``) or off (no arguments).
+        Calendar requests over the rate get 403 userRateLimitExceeded, People ones 429."""
+        spec = None if per_user_per_second is None else {
+            "per_user_per_second": per_user_per_second, "burst": burst}
+        return self._call("POST", "/settings", {"rate_limit": spec})
+
     def fault(self, method=None, path=None, status=None, reason=None, count=1, drop=False,
               delay_ms=None):
         return self._call("POST", "/faults", {"method": method, "path": path,
@@ -106,9 +114,14 @@ class SimControl:
     def clear_faults(self):
         return self._call("DELETE", "/faults")
 
-    def expire(self, sync_tokens=False, access_tokens=False):
+    def expire(self, sync_tokens=False, access_tokens=False, calendar_sync_tokens=False,
+               people_sync_tokens=False):
+        """Expire every sync token (``sync_tokens``: Calendar and People), only Calendar's
+        or only People's, and/or every access token."""
         return self._call("POST", "/expire", {"sync_tokens": sync_tokens,
-                                              "access_tokens": access_tokens})
+                                              "access_tokens": access_tokens,
+                                              "calendar_sync_tokens": calendar_sync_tokens,
+                                              "people_sync_tokens": people_sync_tokens})
 
     def stats(self) -> dict:
         return self._call("GET", "/stats")

@@ -6,6 +6,7 @@ Google's do. Delivery errors are ignored (Google retries; tests don't need it).
 """
 import queue
 import threading
+import time
 
 import requests
 
@@ -29,7 +30,7 @@ class Notifier:
     def calendar_changed(self, calendar_id):
         """Call with the store lock held."""
         for ch in self.store.channels.values():
-            if ch["calendarId"] == calendar_id:
+            if ch["calendarId"] == calendar_id and not expired(ch):
                 self._enqueue(ch["id"], "exists")
 
     def _enqueue(self, channel_id, state):
@@ -46,8 +47,8 @@ class Notifier:
                 self.pending.discard((channel_id, state))
             with self.store.tx():
                 ch = self.store.channels.get(channel_id)
-                if ch is None:
-                    continue
+                if ch is None or expired(ch):
+                    continue  # stopped, or past its expiration: Google sends nothing more
                 number = ch.get("messageNumber", 0) + 1
                 ch["messageNumber"] = number
                 self.store.dirty("channel", channel_id)
@@ -65,3 +66,12 @@ class Notifier:
                 self.session.post(ch["address"], headers=headers, data=b"", timeout=_TIMEOUT)
             except Exception:  # noqa: BLE001 - delivery failures must never hurt the sim
                 pass
+
+
+def expired(ch, now=None):
+    """Whether the channel is past its ``expiration`` (Unix time in milliseconds)."""
+    try:
+        expiration = int(ch.get("expiration") or 0)
+    except (TypeError, ValueError):
+        return False
+    return bool(expiration) and expiration <= (now if now is not None else time.time()) * 1000

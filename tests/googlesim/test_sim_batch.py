@@ -88,3 +88,79 @@ def test_non_multipart_batch_is_400(ctl, base):
     r = s.post(base + "/batch/calendar/v3", data="{}",
                headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == 400
+
+
+def test_batch_parts_keep_encoded_paths_and_query_strings(ctl, cal, base, timed):
+    from googlesim.testing import TEST_USER
+    cal.events().insert(calendarId="primary", body=dict(timed(T0), id="encode001",
+                                                        summary="Needle here")).execute()
+    cal.events().insert(calendarId="primary", body=dict(timed(T0), id="encode002",
+                                                        summary="Hay")).execute()
+    out = run_batch(base, [
+        cal.events().get(calendarId=TEST_USER, eventId="encode001"),  # "@" is %40 here
+        cal.events().list(calendarId=TEST_USER, q="needle", maxResults=5),
+        cal.events().patch(calendarId="primary", eventId="encode002",
+                           body={"summary": "Häy ✓"})])
+    assert out[0][0]["id"] == "encode001"
+    assert [e["id"] for e in out[1][0]["items"]] == ["encode001"]
+    assert out[2][0]["summary"] == "Häy ✓"
+
+
+def _raw_part(cid, request_line, auth=None, body=""):
+    head = f"{request_line}\r\nContent-Type: application/json\r\n"
+    if auth:
+        head += f"Authorization: Bearer {auth}\r\n"
+    return (f"Content-Type: application/http\r\nContent-ID: <{cid}>\r\n\r\n"
+            f"{head}\r\n{body}")
+
+
+def test_raw_multipart_with_crlf_preamble_per_part_auth_and_a_bad_part(ctl, base, make_creds):
+    import email
+    import email.policy
+    import json
+    import requests
+    ann = make_creds("ann@example.com").token
+    bob = make_creds("bob@example.com").token
+    parts = [
+        _raw_part("a", "GET /calendar/v3/calendars/primary HTTP/1.1"),
+        _raw_part("b", "GET /calendar/v3/calendars/primary HTTP/1.1", auth=bob),
+        "Content-Type: application/http\r\nContent-ID: <c>\r\n\r\nnot an http request",
+        _raw_part("d", "GET /calendar/v3/calendars/primary HTTP/1.1", auth="bogus"),
+    ]
+    body = ("This is the preamble.\r\n--xyz\r\n" + "\r\n--xyz\r\n".join(parts) +
+            "\r\n--xyz--\r\nepilogue")
+    s = requests.Session()
+    s.trust_env = False
+    r = s.post(base + "/batch/calendar/v3", data=body.encode(), headers={
+        "Authorization": "Bearer " + ann, "Content-Type": 'multipart/mixed; boundary="xyz"'})
+    assert r.status_code == 200
+    msg = email.message_from_bytes(
+        b"Content-Type: " + r.headers["Content-Type"].encode() + b"\r\n\r\n" + r.content,
+        policy=email.policy.HTTP)
+    answers = {}
+    for part in msg.get_payload():
+        status_line, _, rest = part.get_payload().partition("\r\n")
+        answers[part["Content-ID"]] = (int(status_line.split()[1]), rest.split("\r\n\r\n", 1)[1])
+    assert set(answers) == {"<response-a>", "<response-b>", "<response-c>", "<response-d>"}
+    assert answers["<response-a>"][0] == 200
+    assert json.loads(answers["<response-a>"][1])["id"] == "ann@example.com"
+    assert json.loads(answers["<response-b>"][1])["id"] == "bob@example.com"
+    assert answers["<response-c>"][0] == 400
+    assert answers["<response-d>"][0] == 401
+
+
+def test_people_parts_in_a_batch_count_under_their_own_routes(ctl, make_creds, base):
+    import requests
+    from googlesim.testing import SCOPE_CONTACTS
+    token = make_creds(scopes=(SCOPE_CONTACTS,)).token
+    part = _raw_part("1", "GET /v1/people/me?personFields=names HTTP/1.1")
+    body = "--b1\r\n" + part + "\r\n--b1\r\n" + part.replace("<1>", "<2>") + "\r\n--b1--\r\n"
+    ctl.stats_reset()
+    s = requests.Session()
+    s.trust_env = False
+    r = s.post(base + "/batch", data=body, headers={
+        "Authorization": "Bearer " + token, "Content-Type": "multipart/mixed; boundary=b1"})
+    assert r.status_code == 200 and r.text.count("HTTP/1.1 200 OK") == 2
+    stats = ctl.stats()
+    assert stats["requests"] == {"POST /batch": 1}
+    assert stats["batch_requests"] == {"GET /v1/people/{personId}": 2}

@@ -419,3 +419,87 @@ def test_patch_merges_start_like_google_so_switching_to_all_day_needs_a_null(cal
                               body={"start": {"date": "2030-01-07", **cleared},
                                     "end": {"date": "2030-01-08", **cleared}}).execute()
     assert done["start"] == {"date": "2030-01-07"} and done["end"] == {"date": "2030-01-08"}
+
+
+def test_local_times_are_answered_with_their_offset_and_zone(cal, ctl):
+    """Google answers RFC 3339 with an offset even when the request sent a local time plus
+    timeZone, and reads that local time in that zone (not as UTC)."""
+    ev = cal.events().insert(calendarId="primary", body={
+        "id": "local0001", "summary": "Local",
+        "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-12-01T11:00:00", "timeZone": "Europe/Berlin"}}).execute()
+    assert ev["start"] == {"dateTime": "2026-12-01T10:00:00+01:00", "timeZone": "Europe/Berlin"}
+    assert ev["end"] == {"dateTime": "2026-12-01T11:00:00+01:00", "timeZone": "Europe/Berlin"}
+    assert cal.events().get(calendarId="primary", eventId="local0001").execute()["start"] == \
+        ev["start"]
+    assert ctl.get_event(USER, USER, "local0001")["start"] == ev["start"]  # stored so
+
+    # 10:00 in Berlin is 09:00 UTC: a window ending 09:30 UTC sees it, one ending 09:00 not
+    def ids(**kw):
+        return [e["id"] for e in cal.events().list(calendarId="primary", **kw)
+                .execute()["items"]]
+    assert ids(timeMax="2026-12-01T09:30:00Z") == ["local0001"]
+    assert ids(timeMax="2026-12-01T09:00:00Z") == []
+    # a patch with a summer local time: the stored zone applies, with its summer offset
+    summer = cal.events().patch(calendarId="primary", eventId="local0001", body={
+        "start": {"dateTime": "2026-07-01T10:00:00"},
+        "end": {"dateTime": "2026-07-01T11:30:00"}}).execute()
+    assert summer["start"] == {"dateTime": "2026-07-01T10:00:00+02:00",
+                               "timeZone": "Europe/Berlin"}
+    assert summer["end"]["dateTime"] == "2026-07-01T11:30:00+02:00"
+    # an offset that was sent is kept as sent
+    kept = cal.events().insert(calendarId="primary", body={
+        "start": {"dateTime": "2026-12-01T10:00:00-05:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-12-01T16:00:00Z"}}).execute()
+    assert kept["start"]["dateTime"] == "2026-12-01T10:00:00-05:00"
+    assert kept["end"] == {"dateTime": "2026-12-01T16:00:00Z"}
+
+
+def test_local_times_of_a_series_and_its_instances_carry_offsets(cal):
+    cal.events().insert(calendarId="primary", body={
+        "id": "localser1", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=2"],
+        "start": {"dateTime": "2027-03-22T09:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2027-03-22T09:30:00", "timeZone": "Europe/Berlin"}}).execute()
+    items = cal.events().list(calendarId="primary", singleEvents=True).execute()["items"]
+    assert [(i["start"]["dateTime"], i["originalStartTime"]["dateTime"]) for i in items] == [
+        ("2027-03-22T09:00:00+01:00", "2027-03-22T09:00:00+01:00"),
+        ("2027-03-29T09:00:00+02:00", "2027-03-29T09:00:00+02:00")]
+    moved = cal.events().patch(calendarId="primary", eventId=items[1]["id"], body={
+        "start": {"dateTime": "2027-03-29T14:00:00"},
+        "end": {"dateTime": "2027-03-29T14:30:00"}}).execute()
+    assert moved["start"]["dateTime"] == "2027-03-29T14:00:00+02:00"
+    assert moved["originalStartTime"]["dateTime"] == "2027-03-29T09:00:00+02:00"
+
+
+def test_zero_length_timed_events_are_fine_but_time_must_not_run_backwards(cal):
+    at = {"dateTime": "2026-12-01T10:00:00+01:00", "timeZone": "Europe/Berlin"}
+    same_instant = {"dateTime": "2026-12-01T09:00:00Z"}
+    ev = cal.events().insert(calendarId="primary", body={
+        "id": "nul000001", "summary": "Reminder", "start": at, "end": same_instant}).execute()
+    assert ev["start"] == at and ev["end"] == same_instant
+    listed = cal.events().list(calendarId="primary", timeMin="2026-12-01T08:59:00Z",
+                               timeMax="2026-12-01T09:01:00Z").execute()["items"]
+    assert [e["id"] for e in listed] == ["nul000001"]
+    for body in ({"end": {"dateTime": "2026-12-01T08:59:59Z"}},
+                 {"start": {"dateTime": "2026-12-01T10:00:01+01:00"}}):
+        with pytest.raises(HttpError) as exc:
+            cal.events().patch(calendarId="primary", eventId="nul000001", body=body).execute()
+        assert error_of(exc) == (400, "timeRangeEmpty")
+    assert cal.events().get(calendarId="primary", eventId="nul000001").execute()["etag"] == \
+        ev["etag"]
+    with pytest.raises(HttpError) as exc:
+        cal.events().insert(calendarId="primary", body={
+            "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "Europe/Berlin"}}).execute()
+    assert error_of(exc) == (400, "timeRangeEmpty")
+    for start, end in (("2026-12-24", "2026-12-24"), ("2026-12-24", "2026-12-23")):
+        with pytest.raises(HttpError) as exc:
+            cal.events().insert(calendarId="primary", body={
+                "start": {"date": start}, "end": {"date": end}}).execute()
+        assert error_of(exc) == (400, "timeRangeEmpty")
+    one_day = cal.events().insert(calendarId="primary", body={
+        "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-25"}}).execute()
+    with pytest.raises(HttpError) as exc:
+        cal.events().patch(calendarId="primary", eventId=one_day["id"],
+                           body={"end": {"date": "2026-12-24"}}).execute()
+    assert error_of(exc) == (400, "timeRangeEmpty")

@@ -256,6 +256,50 @@ def test_watch_sends_sync_then_exists_and_stop_ends_it(ctl, cal, timed, receiver
     assert exc.value.resp.status == 404
 
 
+def test_a_channel_past_its_expiration_stops_notifying(ctl, cal, timed, receiver):
+    address, got = receiver
+    expiration = int((time.time() + 1.0) * 1000)
+    channel = cal.events().watch(calendarId="primary", body={
+        "id": "chan-exp", "type": "web_hook", "address": address,
+        "expiration": str(expiration)}).execute()
+    assert channel["expiration"] == str(expiration)
+    assert got.get(timeout=5)[0]["X-Goog-Resource-State"] == "sync"
+    cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    headers, _ = got.get(timeout=5)
+    assert headers["X-Goog-Resource-State"] == "exists"
+    assert headers["X-Goog-Channel-Expiration"] == str(expiration)
+    time.sleep(max(0.0, expiration / 1000 - time.time()) + 0.1)
+    cal.events().insert(calendarId="primary", body=timed(T0)).execute()
+    with pytest.raises(queue.Empty):
+        got.get(timeout=0.5)
+    with pytest.raises(HttpError) as exc:
+        cal.events().watch(calendarId="primary", body={
+            "id": "chan-bad", "type": "web_hook", "address": address,
+            "expiration": "next week"}).execute()
+    assert exc.value.resp.status == 400
+
+
+def test_guest_copies_notify_the_guests_channels(ctl, make_creds, calendar_for, timed,
+                                                 receiver):
+    address, got = receiver
+    ann = calendar_for(make_creds("ann@example.com"))
+    bob = calendar_for(make_creds("bob@example.com"))
+    bob.events().watch(calendarId="primary", body={
+        "id": "bob-chan", "type": "web_hook", "address": address}).execute()
+    assert got.get(timeout=5)[0]["X-Goog-Resource-State"] == "sync"
+    ann.events().insert(calendarId="primary", body=timed(T0)).execute()  # not Bob's
+    with pytest.raises(queue.Empty):
+        got.get(timeout=0.4)
+    ann.events().insert(calendarId="primary", body=dict(
+        timed(T0), id="meet00001", attendees=[{"email": "bob@example.com"}])).execute()
+    headers, _ = got.get(timeout=5)
+    assert (headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"]) == \
+        ("bob-chan", "exists")
+    ann.events().patch(calendarId="primary", eventId="meet00001",
+                       body={"summary": "Changed by Ann"}).execute()
+    assert got.get(timeout=5)[0]["X-Goog-Channel-ID"] == "bob-chan"
+
+
 def test_watch_to_a_dead_address_is_harmless(ctl, cal, timed):
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
@@ -420,7 +464,8 @@ def test_contract_routes_answer_json(ctl, base):
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     assert s.get(base + "/_sim/clients").json() == []
     assert s.get(base + "/_sim/stats").json() == {"total": 0, "requests": {},
-                                                   "batch_parts": 0, "batch_requests": {}}
+                                                   "batch_parts": 0, "batch_requests": {},
+                                                   "rate_limited": 0}
 
 
 def test_persistence_of_calendar_and_people_through_the_real_clients(tmp_path, timed):

@@ -218,3 +218,49 @@ def test_invalid_rules_are_400_and_never_hang_the_sim(cal, rule):
     assert exc.value.resp.status == 400
     assert json.loads(exc.value.content)["error"]["errors"][0]["reason"] == "invalid"
     assert cal.events().list(calendarId="primary").execute()["items"] == []
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_deleting_the_series_cancels_its_exceptions(cal, single):
+    series(cal, "RRULE:FREQ=DAILY;COUNT=4")
+    moved, edited = "series01_20261202T090000Z", "series01_20261203T090000Z"
+    cal.events().patch(calendarId="primary", eventId=moved, body={
+        "start": {"dateTime": "2026-12-02T15:00:00+01:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-12-02T16:00:00+01:00", "timeZone": "Europe/Berlin"}}) \
+        .execute()
+    cal.events().patch(calendarId="primary", eventId=edited,
+                       body={"summary": "Edited"}).execute()
+    sync = cal.events().list(calendarId="primary", singleEvents=single).execute()[
+        "nextSyncToken"]
+    cal.events().delete(calendarId="primary", eventId="series01").execute()
+    for eid in (moved, edited):
+        assert cal.events().get(calendarId="primary", eventId=eid).execute()["status"] == \
+            "cancelled"
+    assert cal.events().list(calendarId="primary", singleEvents=single).execute()[
+        "items"] == []
+    changes = cal.events().list(calendarId="primary", singleEvents=single,
+                                syncToken=sync).execute()["items"]
+    assert {c["id"]: c["status"] for c in changes} == {
+        "series01": "cancelled", moved: "cancelled", edited: "cancelled"}
+
+
+def test_exrule_removes_instances_everywhere(cal):
+    # every day for a week (Tue 1st to Mon 7th), except weekends and Mondays
+    series(cal, "RRULE:FREQ=DAILY;UNTIL=20261207T235959Z", start="2026-12-01T10:00:00Z",
+           end="2026-12-01T11:00:00Z", tz="UTC",
+           extra=["EXRULE:FREQ=WEEKLY;BYDAY=SA,SU,MO"])
+    days = ["20261201", "20261202", "20261203", "20261204"]
+    assert [i["id"] for i in expanded(cal)] == [f"series01_{d}T100000Z" for d in days]
+    inst = cal.events().instances(calendarId="primary", eventId="series01").execute()["items"]
+    assert [i["id"] for i in inst] == [f"series01_{d}T100000Z" for d in days]
+    with pytest.raises(HttpError) as exc:  # an excluded instance doesn't exist
+        cal.events().get(calendarId="primary", eventId="series01_20261205T100000Z").execute()
+    assert exc.value.resp.status == 404
+    # the series ends with its last instance (Friday), not the RRULE's last day (Monday)
+    plain = cal.events().list(calendarId="primary", timeMin="2026-12-05T00:00:00Z") \
+        .execute()["items"]
+    assert plain == []
+    assert expanded(cal, timeMin="2026-12-05T00:00:00Z") == []
+    plain = cal.events().list(calendarId="primary", timeMin="2026-12-04T10:30:00Z") \
+        .execute()["items"]
+    assert [p["id"] for p in plain] == ["series01"]
