@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm.calendar_view import expand_recurring, local_dates_of_range
+from portal.crm.recurrence_rules import shift_exdates
 from portal.crm.models import (PRIORITIES, RESPONSES, STATUSES, VISIBILITIES, Activity, Contact,
                                activity_invitees, activity_responses)
 from portal.extensions import db
@@ -373,6 +374,7 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=Fals
     # they can be listed for the signal, and a half-applied activity must not be flushed.
     with db.session.no_autoflush:
         created = activity.id is None
+        before = (activity.all_day, activity.start_at, activity.start_date)
         for key, value in values.items():
             if key in _COLLECTIONS:
                 value = list(value)
@@ -393,6 +395,8 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=Fals
                 activity.end_date = activity.start_date
         else:
             activity.start_date = activity.end_date = None
+        if not created and source == SOURCE_CRM:
+            _move_exdates_with_the_series(activity, before)
         organizer = activity.organizer
         organizer_id = organizer.id if organizer is not None else activity.organizer_id
         if any(p.id == organizer_id for p in activity.participants):
@@ -409,6 +413,20 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=Fals
     activity_saved.send(activity, actor=actor, source=source, created=created, changed=changed,
                         notify_guests=notify_guests)
     return activity
+
+
+def _move_exdates_with_the_series(activity, before):
+    """A series moved in the CRM (10:00 -> 11:00, or to another day): the occurrences taken
+    out of it (EXDATEs) move with it, or they would come back at the new time."""
+    was_all_day, old_start_at, old_start_date = before
+    if "EXDATE" not in (activity.recurrence or "").upper() or was_all_day != activity.all_day:
+        return
+    old = old_start_date if activity.all_day else old_start_at
+    new = activity.start_date if activity.all_day else activity.start_at
+    if old is None or new is None or old == new:
+        return
+    activity.recurrence = shift_exdates(activity.recurrence, old, new, all_day=activity.all_day,
+                                        zone_name=activity.time_zone or "UTC")
 
 
 def delete_activity(activity, *, actor=None, source=SOURCE_CRM):

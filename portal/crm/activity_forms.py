@@ -15,6 +15,7 @@ from portal.core.timezones import local_to_utc, to_local
 from portal.crm import recurrence_rules as rr
 from portal.crm.calendar_view import is_recurring, summarize_recurrence
 from portal.crm.models import PRIORITIES, STATUSES
+from portal.crm.reminders import Reminders
 
 VISIBILITY_LABELS = {"default": "Calendar default", "public": "Public", "private": "Private"}
 REMINDER_MAX_MINUTES = 40320  # four weeks, Google's limit
@@ -37,6 +38,12 @@ def _int_or_none(value):
         return None
 
 
+REMINDER_METHODS = (("popup", "Notification"), ("email", "Email"))
+REMINDER_RANGE = "Enter minutes from 0 to 40320 (four weeks)."
+#: reminder rows on the form (Google keeps at most five)
+REMINDER_ROWS = 5
+
+
 class ActivityForm(FlaskForm):
     subject = StringField("Subject", validators=[DataRequired("Enter a subject."),
                                                  Length(max=2000)])
@@ -53,7 +60,9 @@ class ActivityForm(FlaskForm):
                          description="For all-day activities, the last day (included).")
     end_time = TimeField("End time", format=["%H:%M", "%H:%M:%S"],
                            validators=[Optional()], invalid_value_message=TIME_HINT)
-    location = StringField("Location", validators=[Optional(), Length(max=2000)])
+    #: several lines (an address from Google) are kept as they are
+    location = TextAreaField("Location", validators=[Optional(), Length(max=2000)],
+                             render_kw={"rows": 2})
     description = TextAreaField("Description", validators=[Optional()],
                                 render_kw={"rows": 4})
     #: left out, it means the creator (new activities) or the current organizer (edits)
@@ -76,10 +85,14 @@ class ActivityForm(FlaskForm):
         description="Google Calendar sends the invitation or update to the participants and "
                     "invitees when this change is synced. Otherwise the calendar changes "
                     "without emails.")
+    #: Google's reminders: the calendar's defaults, or up to five notifications/emails
+    reminders_default = BooleanField(
+        "Use the calendar's default reminders",
+        description="Google Calendar's own reminders for this calendar. Untick to choose.")
+    reminder_method = SelectField("Reminder", choices=list(REMINDER_METHODS), default="popup")
     reminder_minutes = IntegerField(
-        "Reminder (minutes before)",
-        validators=[Optional(), NumberRange(0, REMINDER_MAX_MINUTES,
-                                            "Enter minutes from 0 to 40320 (four weeks).")],
+        "Minutes before", validators=[Optional(), NumberRange(0, REMINDER_MAX_MINUTES,
+                                                              REMINDER_RANGE)],
         description="Leave empty for no reminder.")
     visibility = SelectField("Visibility", choices=list(VISIBILITY_LABELS.items()),
                              default="default")
@@ -107,6 +120,9 @@ class ActivityForm(FlaskForm):
                  activity=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.zone_name = zone_name
+        #: the activity being edited (None for a new one): values the form shows coarser
+        #: than they are stored (seconds) are kept when the person did not change them
+        self.original = activity
         #: the recurrence the activity has now; a series keeps repeating in its own zone,
         #: whoever edits it
         self.current_recurrence = (activity.recurrence or "") if activity is not None else ""
@@ -163,7 +179,7 @@ class ActivityForm(FlaskForm):
         self.participants.data = [u.id for u in activity.participants]
         self.invitees.data = [c.id for c in activity.invitees]
         self.show_in_calendar.data = activity.show_in_calendar
-        self.reminder_minutes.data = activity.reminder_minutes
+        self.fill_reminders(activity.reminders)
         self.visibility.data = activity.visibility
         self.version.data = str(activity.version)
         self._fill_repeat(self.current_choice,
@@ -200,6 +216,31 @@ class ActivityForm(FlaskForm):
         if day is not None:
             self.repeat_weekdays.data = [rr.weekday_code(day)]
 
+    # -- reminders ------------------------------------------------------------------------
+
+    def reminder_rows(self):
+        """[(method field, minutes field)] for each reminder row, the first one first."""
+        return [(self.reminder_method, self.reminder_minutes)] + [
+            (getattr(self, f"reminder_method_{n}"), getattr(self, f"reminder_minutes_{n}"))
+            for n in range(1, REMINDER_ROWS)]
+
+    def fill_reminders(self, reminders):
+        self.reminders_default.data = reminders.use_default
+        rows = self.reminder_rows()
+        for (method, minutes), (kind, value) in zip(rows, reminders.overrides):
+            method.data, minutes.data = kind, value
+
+    def reminders(self):
+        """The reminders to save, or None when the post had no Reminders section (an older
+        page, a script): then the activity keeps its own."""
+        if not self.reminder_minutes.raw_data and not self.reminders_default.raw_data:
+            return None
+        if self.reminders_default.data:
+            return Reminders(True, ())
+        pairs = [(method.data, minutes.data) for method, minutes in self.reminder_rows()
+                 if minutes.data is not None]
+        return Reminders.of(False, pairs)
+
     # -- checking -----------------------------------------------------------------------
 
     def validate(self, extra_validators=None):
@@ -234,6 +275,13 @@ class ActivityForm(FlaskForm):
             # A post without the Repeat section (an older page, a script) changes nothing.
             for field in (self.repeat_freq, *repeat_fields):
                 field.errors = []
+            return True
+        if self._repeat_untouched():
+            # The rule the form showed, on the same start: nothing to check, nothing to
+            # rewrite (a description edit must never be refused over the rule).
+            for field in repeat_fields:
+                field.errors = []
+            self.recurrence = self.current_recurrence
             return True
         if freq == KEEP_RULE or freq == rr.NO_REPEAT or self.repeat_freq.errors:
             for field in repeat_fields:
@@ -302,6 +350,40 @@ class ActivityForm(FlaskForm):
                                              start_weekday=rr.weekday_code(start_day))
         return True
 
+    def _repeat_untouched(self):
+        """True when the Repeat inputs say what the form showed and the series starts where
+        it did."""
+        current = self.current_choice
+        if self.original is None or current is None or not current.repeats \
+                or self.repeat_freq.errors or self.repeat_freq.data != current.freq:
+            return False
+        if bool(self.all_day.data) != bool(self.original.all_day):
+            return False
+        if self.all_day.data:
+            if self.start_date.data != self.original.start_date:
+                return False
+        elif self.start_utc is None or self.start_utc != self.original.start_at:
+            return False
+        interval = self.repeat_interval.data if self.repeat_interval.data is not None else 1
+        weekdays = tuple(d for d in rr.WEEKDAYS if d in (self.repeat_weekdays.data or ()))
+        if current.freq != "WEEKLY":
+            weekdays = current.weekdays
+        ends = self.repeat_ends.data
+        return (interval == current.interval and weekdays == current.weekdays
+                and ends == current.ends
+                and (ends != rr.ENDS_COUNT or self.repeat_count.data == current.count)
+                and (ends != rr.ENDS_UNTIL or self.repeat_until.data == current.until))
+
+    def _kept_if_unchanged(self, typed_utc, stored):
+        """``stored`` when the typed time is what the form showed of it (to the minute),
+        else the typed time: an edit of another field never drops its seconds."""
+        if stored is None or typed_utc is None:
+            return typed_utc
+        shown = to_local(stored, self.zone_name).replace(second=0, microsecond=0)
+        if to_local(typed_utc, self.zone_name) == shown:
+            return stored
+        return typed_utc
+
     def _check_all_day(self):
         ok = True
         if self.start_date.data is None and not self.start_date.errors:
@@ -333,8 +415,12 @@ class ActivityForm(FlaskForm):
         end_local = datetime.combine(self.end_date.data, self.end_time.data)
         self.start_utc = local_to_utc(start_local, self.zone_name)
         self.end_utc = local_to_utc(end_local, self.zone_name)
-        if self.end_utc <= self.start_utc:
-            self.end_date.errors.append("The end must be after the start.")
+        original = self.original
+        if original is not None and not original.all_day:
+            self.start_utc = self._kept_if_unchanged(self.start_utc, original.start_at)
+            self.end_utc = self._kept_if_unchanged(self.end_utc, original.end_at)
+        if self.end_utc < self.start_utc:
+            self.end_date.errors.append("The end cannot be before the start.")
             return False
         for naive in (start_local, end_local):
             note = wall_clock_note(naive, self.zone_name)
@@ -354,11 +440,13 @@ class ActivityForm(FlaskForm):
             description=self.description.data or "",
             organizer_id=self.organizer_id.data,
             show_in_calendar=bool(self.show_in_calendar.data),
-            reminder_minutes=self.reminder_minutes.data,
             visibility=self.visibility.data,
             time_zone=self.rule_zone if self.recurrence else self.zone_name,
             recurrence=self.recurrence,
         )
+        reminders = self.reminders()
+        if reminders is not None:
+            values["reminders"] = reminders
         if values["all_day"]:
             values.update(start_date=self.start_date.data, end_date=self.end_date.data,
                           start_at=None, end_at=None)
@@ -366,6 +454,14 @@ class ActivityForm(FlaskForm):
             values.update(start_at=self.start_utc, end_at=self.end_utc,
                           start_date=None, end_date=None)
         return values
+
+
+for _n in range(1, REMINDER_ROWS):
+    setattr(ActivityForm, f"reminder_method_{_n}",
+            SelectField("Reminder", choices=list(REMINDER_METHODS), default="popup"))
+    setattr(ActivityForm, f"reminder_minutes_{_n}", IntegerField(
+        "Minutes before", validators=[Optional(), NumberRange(0, REMINDER_MAX_MINUTES,
+                                                              REMINDER_RANGE)]))
 
 
 def _series_start_day(activity, zone_name):

@@ -15,7 +15,7 @@ picks a new one. :func:`recurrence_text` decides what is saved:
 * "Does not repeat" drops the whole recurrence, EXDATEs included.
 """
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from portal.core.timezones import zone as zone_of
 
@@ -187,3 +187,55 @@ def recurrence_text(choice, current="", *, all_day, zone_name, start_weekday=Non
         return current
     exdates = [line for line in lines if _name(line) == "EXDATE"]
     return "\n".join([build_rrule(choice, all_day=all_day, zone_name=zone_name), *exdates])
+
+
+def shift_exdates(text, old_start, new_start, *, all_day, zone_name):
+    """``text`` with every EXDATE moved as far as the series' first occurrence moved, so an
+    occurrence taken out of the series stays out when the series moves (10:00 -> 11:00).
+
+    ``old_start``/``new_start``: aware datetimes (timed series, compared as wall-clock
+    times in ``zone_name``, the series' zone) or dates (all-day series). Values keep their
+    form: a TZID local time, a UTC time with Z, a floating time or a date."""
+    lines = _lines(text)
+    if not lines or old_start is None or new_start is None:
+        return text or ""
+    if all_day:
+        delta = _as_date(new_start) - _as_date(old_start)
+    else:
+        zone = zone_of(zone_name)
+        delta = (new_start.astimezone(zone).replace(tzinfo=None)
+                 - old_start.astimezone(zone).replace(tzinfo=None))
+    if not delta:
+        return text
+    out = []
+    for line in lines:
+        if _name(line) != "EXDATE":
+            out.append(line)
+            continue
+        head, _, value = line.partition(":")
+        params = {k.upper(): v for k, _, v in (p.partition("=") for p in head.split(";")[1:])}
+        moved = [_shift_value(v.strip(), delta, params, zone_name) for v in value.split(",")]
+        out.append(head + ":" + ",".join(moved))
+    return "\n".join(out)
+
+
+def _as_date(value):
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _shift_value(value, delta, params, zone_name):
+    """One EXDATE value moved by ``delta`` of the series' wall clock."""
+    try:
+        if params.get("VALUE") == "DATE" or len(value) == 8:
+            day = date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+            return (day + timedelta(days=delta.days)).strftime("%Y%m%d")
+        naive = datetime.strptime(value[:15], "%Y%m%dT%H%M%S")
+    except (ValueError, IndexError):
+        return value
+    if value.endswith("Z"):
+        # A UTC value names an instant: move its wall-clock time in the series' zone.
+        zone = zone_of(params.get("TZID") or zone_name)
+        local = naive.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
+        moved = (local + delta).replace(tzinfo=zone).astimezone(timezone.utc)
+        return moved.strftime("%Y%m%dT%H%M%SZ")
+    return (naive + delta).strftime("%Y%m%dT%H%M%S")

@@ -354,7 +354,26 @@ def _save_mapping_form(form, types, calendars):
         return set()
     db.session.commit()
     flash("Calendar mappings saved.", "success")
+    _clean_up_retired_calendars()
     return True
+
+
+def _clean_up_retired_calendars():
+    """Start the clean-up of calendars a type just left (delete or leave the exported
+    events) now: a type set to *Not synchronized* has no sync of its own to do it later."""
+    from portal.jobs.sync import enqueue_sync
+
+    retiring = [m for m in services.user_mappings(current_user)
+                if m.retired_calendar_id and not m.calendar_id]
+    if not retiring or not services.connection_usable(current_user):
+        return
+    try:
+        for mapping in retiring:
+            enqueue_sync(current_user, mapping)
+    except Exception as exc:  # noqa: BLE001 - the mappings are saved; the sync retries it
+        log.warning("could not queue the clean-up of user %s's previous calendars: %s",
+                    current_user.id, exc.__class__.__name__)
+        db.session.rollback()
 
 
 @bp.post("/google/mappings/<int:mapping_id>/reset")

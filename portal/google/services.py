@@ -362,8 +362,9 @@ def user_mappings(user):
 
 
 def synced_mappings(user):
-    """Mappings the sync layer should run: a calendar and export or import on."""
-    return [m for m in user_mappings(user) if m.is_synced]
+    """Mappings the sync layer should run: a calendar and export or import on, or a
+    previous calendar still to clean up (a type just set to *Not synchronized*)."""
+    return [m for m in user_mappings(user) if m.is_synced or m.retired_calendar_id]
 
 
 def get_user_mapping(user, mapping_id):
@@ -506,9 +507,16 @@ def save_sync_settings(user, *, auto_sync, period_minutes, sync_from):
     """Store the automatic-sync switch, its period (minutes) and the "synchronize from"
     date."""
     settings = get_sync_settings(user, create=True)
+    earlier = settings.sync_from is not None and (sync_from is None
+                                                  or sync_from < settings.sync_from)
     settings.auto_sync = bool(auto_sync)
     settings.period_minutes = int(period_minutes)
     settings.sync_from = sync_from
+    if earlier:
+        # Google's sync token only reports changes since the last sync: events between the
+        # new and the old date were never listed. The next import lists them all.
+        for mapping in user_mappings(user):
+            mapping.sync_token = None
     db.session.flush()
     return settings
 

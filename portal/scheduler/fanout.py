@@ -1,6 +1,7 @@
 """The Google sync crons' fan-out: one sync job per (user, mapping) that is due.
 
-Due means: the mapping has a calendar and the direction switched on, its user is active,
+Due means: the mapping has a calendar and the direction switched on (or a previous
+calendar still to clean up), its user is active,
 has *Synchronize calendar automatically* on, and the user's period has elapsed since that
 mapping's last run in this direction. Users whose connection needs reauthorization are
 skipped and counted, never retried in a loop.
@@ -15,7 +16,7 @@ from datetime import timedelta
 
 from rq import Retry
 from rq.job import Dependency, Job
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 
 from portal.accounts.models import User
 from portal.core.types import utcnow
@@ -53,7 +54,8 @@ def due_mappings(direction, now):
         .join(GoogleSyncSettings, GoogleSyncSettings.user_id == CalendarMapping.user_id)
         .outerjoin(GoogleConnection, GoogleConnection.user_id == CalendarMapping.user_id)
         .outerjoin(last_run, last_run.c.mapping_id == CalendarMapping.id)
-        .where(CalendarMapping.calendar_id.is_not(None), enabled.is_(True),
+        .where(or_(and_(CalendarMapping.calendar_id.is_not(None), enabled.is_(True)),
+                   CalendarMapping.retired_calendar_id.is_not(None)),
                User.active.is_(True), GoogleSyncSettings.auto_sync.is_(True))
         .order_by(CalendarMapping.id)).all()
     due, reauth_users = [], set()

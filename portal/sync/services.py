@@ -136,7 +136,30 @@ def tombstone_links(activity):
                            .values(activity_id=None, crm_deleted_at=utcnow()))
 
 
-def _on_activity_deleting(activity, **_):
+def moved_occurrences(activity):
+    """Activities that are moved or edited occurrences of ``activity``'s series in Google
+    (linked as instances of one of its events)."""
+    from portal.crm.models import Activity
+
+    series = db.session.execute(select(EventLink.mapping_id, EventLink.event_id).where(
+        EventLink.activity_id == activity.id)).all()
+    if not series:
+        return []
+    ids = set()
+    for mapping_id, event_id in series:
+        ids.update(db.session.scalars(select(EventLink.activity_id).where(
+            EventLink.mapping_id == mapping_id, EventLink.recurring_event_id == event_id,
+            EventLink.activity_id.is_not(None))))
+    ids.discard(activity.id)
+    return db.session.scalars(select(Activity).where(Activity.id.in_(ids))).all() if ids else []
+
+
+def _on_activity_deleting(activity, source="crm", actor=None, **_):
+    from portal.crm import activities as crm_activities
+
+    # A deleted series takes its moved occurrences along, as Google does with its exceptions.
+    for occurrence in moved_occurrences(activity):
+        crm_activities.delete_activity(occurrence, actor=actor, source=source)
     tombstone_links(activity)
 
 
