@@ -27,7 +27,7 @@ class DisconnectForm(FlaskForm):
     links = RadioField(
         "What should happen to the links between your activities and Google events?",
         choices=[("keep", "Keep them, in case I reconnect this same Google account later"),
-                 ("forget", "Forget them (a later connection starts from scratch)")],
+                 ("forget", "Forget them (a later connection matches the events again)")],
         default="keep", validators=[DataRequired()])
     submit = SubmitField("Disconnect")
 
