@@ -30,10 +30,12 @@ test: install e2e-browser
 run: install
 	@bin/run-stack $(PORT) $(SIM_PORT)
 
-# The sync property test, long: hundreds of random edit/fault/crash sequences.
+# The sync property tests, long: hundreds of random edit/fault/crash sequences, one user
+# and two users sharing meetings.
 soak: install
 	SYNC_PROPERTY_EXAMPLES=$${SYNC_PROPERTY_EXAMPLES:-300} SYNC_PROPERTY_STEPS=$${SYNC_PROPERTY_STEPS:-40} \
-	  $(BIN)/python -m pytest tests/sync/test_sync_properties.py $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest tests/sync/test_sync_properties.py \
+	  tests/sync/test_sync_properties_shared.py $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/dispatcher_bench.py

@@ -374,15 +374,14 @@ class ActivityForm(FlaskForm):
                 and (ends != rr.ENDS_COUNT or self.repeat_count.data == current.count)
                 and (ends != rr.ENDS_UNTIL or self.repeat_until.data == current.until))
 
-    def _kept_if_unchanged(self, typed_utc, stored):
-        """``stored`` when the typed time is what the form showed of it (to the minute),
-        else the typed time: an edit of another field never drops its seconds."""
+    def _kept_if_unchanged(self, typed_local, typed_utc, stored):
+        """``stored`` when the typed wall-clock time is what the form showed of it (to the
+        minute), else the typed time: an edit of another field never drops its seconds, nor
+        moves a time in the repeated hour of a DST change to its first occurrence."""
         if stored is None or typed_utc is None:
             return typed_utc
-        shown = to_local(stored, self.zone_name).replace(second=0, microsecond=0)
-        if to_local(typed_utc, self.zone_name) == shown:
-            return stored
-        return typed_utc
+        shown = to_local(stored, self.zone_name).replace(second=0, microsecond=0, tzinfo=None)
+        return stored if typed_local == shown else typed_utc
 
     def _check_all_day(self):
         ok = True
@@ -417,8 +416,9 @@ class ActivityForm(FlaskForm):
         self.end_utc = local_to_utc(end_local, self.zone_name)
         original = self.original
         if original is not None and not original.all_day:
-            self.start_utc = self._kept_if_unchanged(self.start_utc, original.start_at)
-            self.end_utc = self._kept_if_unchanged(self.end_utc, original.end_at)
+            self.start_utc = self._kept_if_unchanged(start_local, self.start_utc,
+                                                     original.start_at)
+            self.end_utc = self._kept_if_unchanged(end_local, self.end_utc, original.end_at)
         if self.end_utc < self.start_utc:
             self.end_date.errors.append("The end cannot be before the start.")
             return False
