@@ -285,8 +285,12 @@ class Runner:
                              organizer_linked=organizer_linked(existing))
         plan = e.plan_export(self.snap, snaps, [link_snapshot(l, existing) for l in relevant],
                              out_of_scope=outside - in_scope, ctx=self.ctx)
+        # The snapshots say all a write needs: the rows leave the session, so the commit
+        # after each batch does not expire (and later reload) thousands of them.
+        for row in rows:
+            db.session.expunge(row)
         plan = self.find_existing_events(plan)
-        self.apply_export_plan(plan, {a.id: a for a in rows}, {l.id: l for l in links})
+        self.apply_export_plan(plan, {}, {l.id: l for l in links})
 
     def find_existing_events(self, plan):
         """Before inserting an activity that already has an event at Google (added into
@@ -481,7 +485,7 @@ class Runner:
         if link is None:
             return
         event = e.EventSnapshot.from_resource(fresh)
-        activity = rows.get(action.activity_id) if action.activity_id else None
+        activity = self._row(action.activity_id, rows)
         if activity is None:
             # Deleted in the CRM, changed in Google since: the conflict rule decides.
             if action.kind != e.DELETE_EVENT:
@@ -659,12 +663,19 @@ class Runner:
             self.snaps[activity.id] = replace(snap, version=activity.version,
                                               subject=activity.subject)
 
+    #: local actions that read or write the activity row itself (the others log from the
+    #: snapshot: no row is loaded for them)
+    ROW_ACTIONS = (e.UNLINK, e.UPDATE_ACTIVITY, e.DELETE_ACTIVITY, e.LINK_ACTIVITY,
+                   e.MOVE_LINK, e.ADD_EXCEPTION)
+
     def apply_local(self, action, rows, links_by_id):
         kind = action.kind
         link = self.link_for(action, links_by_id)
-        activity = self._row(action.activity_id, rows)
+        needs_row = kind in self.ROW_ACTIONS or (kind == e.REBASE and action.answers)
+        activity = self._row(action.activity_id, rows) if needs_row else None
+        snap = self.snaps.get(action.activity_id)
         subject = activity.subject if activity is not None else (
-            action.fields or {}).get("subject", "")
+            snap.subject if snap is not None else (action.fields or {}).get("subject", ""))
         event = action.event
         if kind == e.SKIP:
             self.counts.skipped += 1
@@ -722,12 +733,13 @@ class Runner:
                                     fields=action.base if action.base else KEEP)
             if action.role:
                 link.role = action.role
-            if activity is not None:
-                if action.answers:
-                    crm_writes.apply_answers(activity, action.answers,
-                                             self.skip_answers(activity))
-                db.session.flush()
-                link.synced_version = activity.version
+            if activity is not None and action.answers:
+                crm_writes.apply_answers(activity, action.answers, self.skip_answers(activity))
+            snap = self.snaps.get(action.activity_id)
+            if snap is not None:
+                link.synced_version = snap.version
+            elif action.synced_version is not None:
+                link.synced_version = action.synced_version
             link.last_error = None
         elif kind == e.DELETE_ACTIVITY:
             self.delete_activity(action, link, activity, rows, links_by_id, subject)
