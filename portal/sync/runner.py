@@ -628,14 +628,47 @@ class Runner:
         return found
 
     def apply_import_plan(self, plan, rows, links_by_id):
-        google_writes = []
+        google_writes, new = [], []
+        for action in plan:
+            if action.kind == e.CREATE_ACTIVITY and action.link_id is None:
+                new.append(action)
+        self.create_in_bulk(new)
         for action in plan:
             if action.kind in e.GOOGLE_ACTIONS:
                 google_writes.append(action)
-            else:
+            elif not (action.kind == e.CREATE_ACTIVITY and action.link_id is None):
                 self.apply_local(action, rows, links_by_id)
         if google_writes:
             self.apply_google_writes(google_writes, rows, links_by_id)
+
+    def create_in_bulk(self, actions):
+        """New activities from new Google events, and their links, a few multi-row INSERTs
+        for any number of them (a flush per activity made large imports quadratic)."""
+        if not actions:
+            return
+        created = crm_writes.create_activities(actions, self.directory, user=self.user,
+                                               type_id=self.mapping.activity_type_id)
+        now = utcnow()
+        links = []
+        for action, activity_id in created:
+            event = action.event
+            resource = event.resource
+            links.append(dict(
+                mapping_id=self.mapping.id, user_id=self.mapping.user_id,
+                activity_id=activity_id, calendar_id=self.mapping.calendar_id,
+                event_id=event.id, owner=action.owner or e.OWNER_GOOGLE,
+                role=action.role or ROLE_ORGANIZER, state=LINK_ACTIVE, synced_version=1,
+                etag=event.etag or "", ical_uid=event.ical_uid or "",
+                html_link=event.html_link or "",
+                recurring_event_id=event.recurring_event_id or "",
+                event_state=_state_json(resource, action.exdates if resource.get("recurrence")
+                                        else (), action.base),
+                google_updated_at=event.updated, synced_at=now, last_error=None,
+                crm_deleted_at=None))
+            self.counts.created += 1
+            self.log(action.kind, action.reason, activity_id, event.id,
+                     action.fields.get("subject", ""))
+        self.new_links.extend(links)
 
     # local (CRM-side) actions ---------------------------------------------------------------
     def make_link(self, activity_id, event, owner, role, synced_version=None):
