@@ -231,14 +231,15 @@ class Runner:
             ~organizer_exports)
         return or_(Activity.organizer_id == mapping.user_id, as_participant)
 
-    def candidate_condition(self):
+    def candidate_condition(self, window=True):
         """Activities this mapping exports: its type, shown in the calendar, in the user's
         scope (:meth:`scope_condition`), from *Synchronize from* on (a series that began
-        earlier is a candidate: the engine checks whether it still recurs)."""
+        earlier is a candidate: the engine checks whether it still recurs); ``window``
+        False leaves *Synchronize from* out."""
         mapping = self.mapping
         condition = and_(Activity.activity_type_id == mapping.activity_type_id,
                          Activity.show_in_calendar.is_(True), self.scope_condition())
-        if self.sync_from is not None:
+        if window and self.sync_from is not None:
             # A day of slack either side of UTC; the engine applies the exact local-day rule.
             from_utc = datetime.combine(self.sync_from - timedelta(days=1), time(),
                                         tzinfo=timezone.utc)
@@ -249,23 +250,31 @@ class Runner:
         return condition
 
     def export(self):
+        """Send what changed since Google last acknowledged it. The changed set is worked out
+        in SQL, so an unchanged calendar costs the same few queries whatever its size."""
         mapping = self.mapping
-        links = db.session.scalars(select(EventLink).where(
-            EventLink.mapping_id == mapping.id)).all()
-        candidates = dict(db.session.execute(
-            select(Activity.id, Activity.version).where(self.candidate_condition())).all())
-        linked = {l.activity_id: l for l in links if l.activity_id is not None}
-        linked_versions = dict(db.session.execute(
-            select(Activity.id, Activity.version).join(
-                EventLink, EventLink.activity_id == Activity.id).where(
-                EventLink.mapping_id == mapping.id)).all())
-        dirty = {aid for aid, version in candidates.items() if aid not in linked}
-        dirty |= {aid for aid, version in linked_versions.items()
-                  if linked[aid].synced_version != version}
-        outside = {aid for aid, l in linked.items()
-                   if aid not in candidates and l.role == ROLE_ORGANIZER
-                   and aid in linked_versions}
-        dirty |= outside
+        linked_here = exists().where(EventLink.mapping_id == mapping.id,
+                                     EventLink.activity_id == Activity.id)
+        # Links that may lead to an action: tombstones, and activities changed since.
+        links = db.session.scalars(select(EventLink).outerjoin(
+            Activity, Activity.id == EventLink.activity_id).where(
+            EventLink.mapping_id == mapping.id,
+            or_(Activity.id.is_(None), EventLink.synced_version.is_(None),
+                EventLink.synced_version != Activity.version))).all()
+        # Activities linked here that left this user's calendar without changing (their
+        # organizer's own sync took over, say): their event leaves.
+        outside = set(db.session.scalars(select(EventLink.activity_id).join(
+            Activity, Activity.id == EventLink.activity_id).where(
+            EventLink.mapping_id == mapping.id, EventLink.role == ROLE_ORGANIZER,
+            ~self.candidate_condition(window=False))))
+        known = {l.id for l in links}
+        if outside:
+            links += [l for l in in_query(lambda chunk: select(EventLink).where(
+                EventLink.mapping_id == mapping.id, EventLink.activity_id.in_(chunk)), outside)
+                      if l.id not in known]
+        new = set(db.session.scalars(select(Activity.id).where(
+            self.candidate_condition(), ~linked_here)))
+        dirty = new | outside | {l.activity_id for l in links if l.activity_id is not None}
         # Linked activities no longer in this user's scope (moved to another organizer):
         # their event leaves this calendar, or the meeting would be shown twice.
         in_scope = set(in_query(lambda chunk: select(Activity.id).where(
@@ -275,9 +284,7 @@ class Runner:
         built = Snapshots(rows)
         snaps = [built.of(a) for a in rows]
         self.snaps.update((s.id, s) for s in snaps)
-        # Only links that can lead to an action: dirty ones, tombstones, and detached ones.
-        relevant = [l for l in links if l.activity_id is None or l.activity_id in dirty
-                    or l.activity_id not in linked_versions]
+        relevant = links
         emails = {a.get("email") for l in relevant for a in (event_state(l) or {}).get(
             "attendees") or () if isinstance(a, dict)}
         self.directory.lookup(emails)
