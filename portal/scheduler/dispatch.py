@@ -14,7 +14,7 @@ from rq.cron import CronScheduler
 from portal.extensions import db
 from portal.jobs.connection import get_queue, get_redis
 from portal.scheduler import services
-from portal.scheduler.handlers import HANDLERS
+from portal.scheduler.handlers import HANDLERS, SYNC_TOGETHER, google_calendar_both
 from portal.scheduler.models import CronTask
 
 log = logging.getLogger(__name__)
@@ -23,12 +23,38 @@ TICK_CRON = "* * * * *"  # every minute, on the minute
 
 
 def tick():
-    """RQ job: run every cron task that is active and due. Returns the names it ran."""
+    """RQ job: run every cron task that is active and due. Returns the names it ran.
+
+    When the calendar export and import tasks are both due, they fan out together: one job
+    per mapping does both directions."""
     ran = []
-    for task in services.claim_due_tasks():
+    claimed = services.claim_due_tasks()
+    together = [t for t in claimed if t.handler in SYNC_TOGETHER]
+    if len(together) == len(SYNC_TOGETHER):
+        run_claimed_together(together)
+        ran += [t.name for t in together]
+        claimed = [t for t in claimed if t not in together]
+    for task in claimed:
         run_claimed(task)
         ran.append(task.name)
     return ran
+
+
+def run_claimed_together(tasks):
+    """Run the sync tasks' combined fan-out; record each task's own outcome."""
+    try:
+        outcomes = google_calendar_both(tasks)
+    except Exception as exc:  # recorded on the task rows for the admin, and logged in full
+        log.exception("cron tasks %s failed", ", ".join(t.name for t in tasks))
+        db.session.rollback()
+        for task in tasks:
+            task = db.session.get(CronTask, task.id)
+            services.record_outcome(task, ok=False, message=f"{type(exc).__name__}: {exc}")
+    else:
+        for task, outcome in outcomes.items():
+            services.record_outcome(task, ok=True, message=outcome.message,
+                                    job_ids=outcome.job_ids)
+    db.session.commit()
 
 
 def run_task_now(task_id):

@@ -26,7 +26,8 @@ from portal.google.models import (STATUS_CONNECTED, STATUS_NEEDS_REAUTH, Calenda
 from portal.jobs.connection import get_queue, get_redis
 from portal.jobs.locks import DEFAULT_TTL, mapping_lock_key
 from portal.jobs.sync import JOB_TIMEOUT, RETRY_INTERVALS, sync_mapping
-from portal.sync.models import DIRECTION_BOTH, RUN_QUEUED, SyncRun
+from portal.sync.models import (DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT,
+                                RUN_QUEUED, SyncRun)
 
 #: chunk size for the Redis pipelines and the bulk insert
 BATCH = 500
@@ -75,37 +76,78 @@ def due_mappings(direction, now):
 def enqueue_due_syncs(direction, now=None):
     """Enqueue one ``sync_mapping`` job per due mapping; returns a FanOutResult.
 
-    The export and import crons often fall due on the same tick. A mapping locked by a
-    queued or running job of the *other* direction gets its job chained behind that one
-    (an RQ dependency), so imports are never starved by exports; one locked by a job of the
-    same direction is busy and skipped.
+    A mapping locked by a queued or running job of the *other* direction gets its job
+    chained behind that one (an RQ dependency), so imports are never starved by exports; one
+    locked by a job of the same direction is busy and skipped.
     """
     now = now or utcnow()
     due, skipped_reauth = due_mappings(direction, now)
-    result = FanOutResult(skipped_reauth=skipped_reauth)
+    return _enqueue([(m, u, direction) for m, u in due], now,
+                    FanOutResult(skipped_reauth=skipped_reauth))
+
+
+def enqueue_due_syncs_both(now=None):
+    """The export and import crons fell due on the same tick: one job per mapping does what
+    is due of both (import first, then export), instead of two jobs where the second would
+    have to wait behind the first. Returns {direction: FanOutResult}."""
+    now = now or utcnow()
+    due_export, reauth_export = due_mappings(DIRECTION_EXPORT, now)
+    due_import, reauth_import = due_mappings(DIRECTION_IMPORT, now)
+    exporting = dict(due_export)
+    importing = dict(due_import)
+    entries = []
+    for mapping_id in sorted(set(exporting) | set(importing)):
+        user_id = exporting.get(mapping_id, importing.get(mapping_id))
+        direction = DIRECTION_BOTH if mapping_id in exporting and mapping_id in importing \
+            else (DIRECTION_EXPORT if mapping_id in exporting else DIRECTION_IMPORT)
+        entries.append((mapping_id, user_id, direction))
+    combined = _enqueue(entries, now, FanOutResult())
+    results = {}
+    for direction, due, reauth in ((DIRECTION_EXPORT, exporting, reauth_export),
+                                   (DIRECTION_IMPORT, importing, reauth_import)):
+        result = FanOutResult(skipped_reauth=reauth, skipped_busy=combined.skipped_busy)
+        result.job_ids = [job_id for job_id in combined.job_ids
+                          if _mapping_of(job_id) in due]
+        results[direction] = result
+    return results
+
+
+def _mapping_of(job_id):
+    """The mapping id inside a job id ``sync-<mapping>-<random>``."""
+    try:
+        return int(job_id.split("-")[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _enqueue(entries, now, result):
+    """Enqueue ``sync_mapping`` for ``[(mapping id, user id, direction)]`` in pipelines."""
     redis, queue = get_redis(), get_queue()
-    for start in range(0, len(due), BATCH):
-        chunk = [(m, u, f"sync-{m}-{uuid.uuid4().hex[:12]}") for m, u in due[start:start + BATCH]]
+    for start in range(0, len(entries), BATCH):
+        directions = {m: d for m, _, d in entries[start:start + BATCH]}
+        chunk = [(m, u, f"sync-{m}-{uuid.uuid4().hex[:12]}")
+                 for m, u, _ in entries[start:start + BATCH]]
         locked, held = _take_locks(redis, chunk)
-        chained = _chainable(redis, held, direction)
+        chained = [pair for pair in _chainable(redis, held, None, directions)]
         result.skipped_busy += len(held) - len(chained)
         jobs = [(entry, None) for entry in locked] + chained
         if not jobs:
             continue
         db.session.execute(insert(SyncRun), [
-            dict(job_id=job_id, mapping_id=m, user_id=u, direction=direction, status=RUN_QUEUED,
-                 created_at=now, progress="", message="")
+            dict(job_id=job_id, mapping_id=m, user_id=u, direction=directions[m],
+                 status=RUN_QUEUED, created_at=now, progress="", message="")
             for (m, u, job_id), _ in jobs])
         # The rows must be visible before a worker can pick the jobs up.
         db.session.commit()
         with redis.pipeline() as pipe:
             queue.enqueue_many([
-                queue.prepare_data(sync_mapping, args=(m, direction), job_id=job_id,
+                queue.prepare_data(sync_mapping, args=(m, directions[m]), job_id=job_id,
                                    timeout=JOB_TIMEOUT, result_ttl=24 * 3600,
                                    failure_ttl=7 * 24 * 3600,
                                    depends_on=after and Dependency(after, allow_failure=True),
                                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                                   description=f"sync mapping {m} ({direction}, scheduled)")
+                                   description=f"sync mapping {m} ({directions[m]}, "
+                                               "scheduled)")
                 for (m, _, job_id), after in jobs], pipeline=pipe)
             pipe.execute()
         result.job_ids.extend(job_id for (_, _, job_id), _ in jobs)
@@ -130,14 +172,21 @@ def _take_locks(redis, chunk):
     return locked, held
 
 
-def _chainable(redis, held, direction):
-    """The held entries whose lock holder is a live job of the other direction."""
+def _chainable(redis, held, direction, directions=None):
+    """The held entries whose lock holder is a live job of the other direction (a job that
+    does both is never chained: whatever holds the lock does what it would)."""
     if not held:
         return []
     holders = [holder for _, holder in held]
-    other = {job_id for job_id, run_direction in db.session.execute(
-        select(SyncRun.job_id, SyncRun.direction).where(SyncRun.job_id.in_(holders)))
-        if run_direction not in (direction, DIRECTION_BOTH)}
+    holder_direction = dict(db.session.execute(
+        select(SyncRun.job_id, SyncRun.direction).where(SyncRun.job_id.in_(holders))).all())
+
+    def wanted(entry):
+        return (directions or {}).get(entry[0], direction)
+
+    other = {holder for entry, holder in held
+             if holder in holder_direction and wanted(entry) != DIRECTION_BOTH
+             and holder_direction[holder] not in (wanted(entry), DIRECTION_BOTH)}
     with redis.pipeline(transaction=False) as pipe:
         for holder in holders:
             pipe.exists(Job.key_for(holder))

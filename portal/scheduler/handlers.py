@@ -37,6 +37,28 @@ def _fan_out(direction):
     return Outcome(message, result.job_ids)
 
 
+def google_calendar_both(tasks):
+    """The export and import tasks are due on the same tick: one fan-out, one job per
+    mapping doing both. Returns {task: Outcome}."""
+    from portal.scheduler.fanout import enqueue_due_syncs_both
+
+    results = enqueue_due_syncs_both()
+    outcomes = {}
+    for task in tasks:
+        direction = "export" if task.handler == "google_calendar_export" else "import"
+        result = results[direction]
+        message = f"{len(result.job_ids)} {direction} job(s) enqueued (with the other " \
+                  "direction where both were due)"
+        if result.skipped_reauth:
+            message += f"; {result.skipped_reauth} skipped (reconnect needed)"
+        outcomes[task] = Outcome(message, result.job_ids)
+    return outcomes
+
+
+#: cron tasks that, due on the same tick, run as one fan-out
+SYNC_TOGETHER = ("google_calendar_export", "google_calendar_import")
+
+
 def clean_sync_runs(task):
     from portal.sync.models import SyncRun
 

@@ -45,11 +45,13 @@ def test_tick_enqueues_export_and_import_for_auto_sync_users_only(connect_user):
 
     dispatch.tick()
 
-    assert _queued_directions() == [(ann_map.id, "export"), (ann_map.id, "import")]
+    # both crons due on this tick: one job per mapping does both directions
+    assert _queued_directions() == [(ann_map.id, "both")]
     assert bob_map.id not in {args[0] for args in _queued_directions()}
 
 
-def test_export_and_import_due_together_both_run_one_after_the_other(connect_user, work):
+def test_export_and_import_due_together_run_as_one_job_and_both_tasks_say_so(
+        connect_user, work, admin_client):
     ann, mapping = connect_user("ann@example.com")
     _auto(ann)
     _task("google_calendar_export")
@@ -57,8 +59,11 @@ def test_export_and_import_due_together_both_run_one_after_the_other(connect_use
     work()
     runs = db.session.scalars(select(SyncRun).where(SyncRun.mapping_id == mapping.id)
                               .order_by(SyncRun.started_at)).all()
-    assert [(r.direction, r.status) for r in runs] == [("export", "succeeded"),
-                                                       ("import", "succeeded")]
+    assert [(r.direction, r.status) for r in runs] == [("both", "succeeded")]
+    for handler in ("google_calendar_export", "google_calendar_import"):
+        task = db.session.scalars(select(CronTask).where(CronTask.handler == handler)).one()
+        assert task.last_job_ids == runs[0].job_id and task.last_status == "ok"
+
 
 
 def test_a_second_tick_in_the_same_period_enqueues_nothing(connect_user, work):
@@ -157,7 +162,7 @@ def test_cron_scheduler_enqueues_the_tick_that_a_worker_runs(app, connect_user, 
     assert [j.func_name for j in enqueued] == ["portal.scheduler.dispatch.tick"]
     work()
     runs = db.session.scalars(select(SyncRun).where(SyncRun.mapping_id == mapping.id)).all()
-    assert sorted(r.direction for r in runs) == ["export", "import"]
+    assert [r.direction for r in runs] == ["both"]
     assert all(r.status == "succeeded" for r in runs)
 
 
@@ -180,7 +185,7 @@ def test_two_dispatchers_ticking_at_once_enqueue_each_job_once(_app, connect_use
         t.start()
     for t in threads:
         t.join()
-    assert _queued_directions() == [(mapping.id, "export"), (mapping.id, "import")]
+    assert _queued_directions() == [(mapping.id, "both")]
 
 
 def test_clean_old_sync_runs_deletes_month_old_runs_and_their_logs(connect_user, sync,
