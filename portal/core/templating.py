@@ -1,19 +1,25 @@
 """Template filters and globals: times shown in the viewer's zone, nav helpers."""
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_login import current_user
 
-from portal.core.timezones import to_local
+from portal.core.timezones import zone
 
 
 def _viewer_zone():
-    return getattr(current_user, "time_zone", None) or "UTC"
+    """The viewer's zone, looked up once per request (a list shows many times)."""
+    if has_request_context():
+        found = g.get("_viewer_zone")
+        if found is None:
+            found = g._viewer_zone = zone(getattr(current_user, "time_zone", None) or "UTC")
+        return found
+    return zone(getattr(current_user, "time_zone", None) or "UTC")
 
 
 def local_dt(value, fmt="%a %d %b %Y %H:%M"):
     """An aware UTC datetime, shown in the logged-in user's zone."""
     if value is None:
         return ""
-    return to_local(value, _viewer_zone()).strftime(fmt)
+    return value.astimezone(_viewer_zone()).strftime(fmt)
 
 
 def init_app(app):

@@ -1,6 +1,8 @@
 """Sync services for other features: is an activity from Google, may the CRM change it
 (someone else's meeting is answer-only), its link to open it in Google, the last successful
 sync, answers to invitations, and cleanup hooks."""
+from dataclasses import dataclass
+
 from flask import g
 from sqlalchemy import delete, select, update
 
@@ -17,15 +19,30 @@ READ_ONLY_REASON = ("{organizer} organizes this meeting in Google Calendar, and 
                     "the invitation; your answer goes to Google with the next sync.")
 
 
+@dataclass(frozen=True)
+class LinkMark:
+    """What pages need of a link: plain values, not an ORM row (a month holds hundreds)."""
+
+    id: int
+    activity_id: int
+    owner: str
+    role: str
+    state: str
+    html_link: str
+    event_state: str | None
+
+
 def links_by_activity(activity_ids):
-    """{activity_id: [EventLink, ...]} for every link of these activities (one query)."""
+    """{activity_id: [LinkMark, ...]} for every link of these activities (one query)."""
     ids = sorted({i for i in activity_ids if i is not None})
     out = {}
     if not ids:
         return out
-    for link in db.session.scalars(select(EventLink).where(EventLink.activity_id.in_(ids))
-                                   .order_by(EventLink.id)):
-        out.setdefault(link.activity_id, []).append(link)
+    for row in db.session.execute(select(
+            EventLink.id, EventLink.activity_id, EventLink.owner, EventLink.role,
+            EventLink.state, EventLink.html_link, EventLink.event_state).where(
+            EventLink.activity_id.in_(ids)).order_by(EventLink.id)):
+        out.setdefault(row.activity_id, []).append(LinkMark(*row))
     return out
 
 
