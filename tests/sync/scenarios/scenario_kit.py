@@ -255,3 +255,17 @@ def answer_from_crm(client, activity_id, answer):
                        data={"csrf_token": token.group(1), "answer": answer})
 
 
+
+
+def crm_calendar(user, first, last):
+    """What ``user``'s CRM calendar shows from ``first`` to ``last`` (aware datetimes):
+    sorted (start instant or date, subject) of every occurrence."""
+    db.session.expire_all()
+    items = crm.occurrences_in_range(user, first, last, zone_name=user.time_zone)
+    return sorted(((i.start_at if not i.all_day else i.start_date), i.subject) for i in items)
+
+
+def google_starts(user, event_id, calendar_id=None):
+    """The instants of a series' occurrences as Google shows them (aware UTC)."""
+    return sorted(datetime.fromisoformat(i["start"]["dateTime"]).astimezone(UTC)
+                  for i in google_instances(user, event_id, calendar_id))
