@@ -269,3 +269,57 @@ def google_starts(user, event_id, calendar_id=None):
     """The instants of a series' occurrences as Google shows them (aware UTC)."""
     return sorted(datetime.fromisoformat(i["start"]["dateTime"]).astimezone(UTC)
                   for i in google_instances(user, event_id, calendar_id))
+
+
+# -- Google connection and mapping pages ----------------------------------------------------
+
+CLIENT_ID = "portal-sync.apps.googleusercontent.com"  # registered by tests/conftest.py
+CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+
+
+def reconnect(sim, user, email=None):
+    """The user goes through *Authorize and Connect* again (``email``: the Google account
+    chosen on the consent page; default the one they had)."""
+    from datetime import timedelta
+
+    from portal.core.types import utcnow
+
+    email = email or google_services.get_connection(user).google_email
+    sim.create_account(email)
+    scopes = [CALENDAR_SCOPE, "openid", "email"]
+    tokens = sim.issue_tokens(email, CLIENT_ID, scopes)
+    google_services.complete_connect(
+        user, email=email, granted_scopes=scopes, refresh_token=tokens["refresh_token"],
+        access_token=tokens["access_token"],
+        expires_at=utcnow() + timedelta(seconds=tokens["expires_in"]))
+    db.session.commit()
+
+
+def disconnect(client, links="forget"):
+    response = post_form_page(client, "/google/disconnect", {"links": links},
+                              has_field="links")
+    assert response.status_code == 302
+    return response
+
+
+def save_mapping(client, activity_type, **row):
+    """Change one row of the *Google Calendar* mapping form and save it. ``row``: calendar,
+    export_enabled, import_enabled (True/False), conflict_rule, delete_in_crm,
+    old_calendar_action ("leave"/"delete")."""
+    changes = {}
+    for key, value in row.items():
+        name = f"t{activity_type.id}-{key}"
+        if value is True:
+            value = "y"
+        elif value is False:
+            value = None
+        changes[name] = value
+    response = post_form_page(client, "/google/sync", changes, has_field="save_mappings",
+                              button="save_mappings")
+    assert response.status_code == 302, _errors(response)
+    return response
+
+
+def _errors(response):
+    html = response.get_data(as_text=True)
+    return re.findall(r'class="invalid-feedback[^"]*"[^>]*>([^<]*)', html) or html[-1500:]
