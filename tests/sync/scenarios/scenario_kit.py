@@ -174,11 +174,12 @@ class _FormParser(HTMLParser):
                 fields.append((self.select, value))
             self.select = None
         elif tag == "textarea" and self.textarea:
-            text = "".join(self.text)
+            # HTML reads CR LF and CR as LF, then drops one newline right after <textarea>
+            text = "".join(self.text).replace("\r\n", "\n").replace("\r", "\n")
             if text.startswith("\n"):
-                text = text[1:]  # a newline right after <textarea> is not part of the value
-            # browsers submit a textarea's line breaks as CRLF
-            text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+                text = text[1:]
+            # and browsers submit a textarea's line breaks as CRLF
+            text = text.replace("\n", "\r\n")
             fields.append((self.textarea, text))
             self.textarea = None
 

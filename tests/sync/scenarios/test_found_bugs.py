@@ -5,10 +5,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from portal.extensions import db
+from portal.google.models import CalendarMapping
 from portal.sync.engine import google_event_id
 
 from scenario_kit import (UTC, activities, crm_calendar, delete, edit, fresh,
-                          google_instances, google_starts, live, submit_activity_form, when)
+                          google_instances, google_starts, live, post_form_page, save_mapping,
+                          submit_activity_form, when)
 
 BERLIN = "Europe/Berlin"
 MONDAY = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)  # Monday 3 March 2031, 10:00 in Berlin
@@ -27,6 +30,14 @@ def move_second_cancel_third(sim, email, series_id):
         "summary": "Weekly (moved)", "start": when("2031-03-11T15:00:00", BERLIN),
         "end": when("2031-03-11T16:00:00", BERLIN)})
     sim.delete_event(email, email, series_id + "_20310317T090000Z")
+
+
+TIMES = {"start": {"dateTime": "2031-05-06T10:00:00+02:00"},
+         "end": {"dateTime": "2031-05-06T11:00:00+02:00"}}
+
+
+def google_made(sim, email, **fields):
+    return sim.insert_event(email, email, dict(TIMES, **fields))
 
 
 # -- time zones -----------------------------------------------------------------------------
@@ -140,3 +151,311 @@ def test_series_deleted_in_the_crm_takes_its_moved_occurrence_along_everywhere(
     sync(mapping)
     assert live(sim, ann.email) == []
     assert [a.subject for a in activities()] == []
+
+
+# -- the activity form changes what the user did not touch ----------------------------------
+
+@pytest.mark.parametrize("reminders", [
+    {"useDefault": True},
+    {"useDefault": False, "overrides": [{"method": "email", "minutes": 1440},
+                                        {"method": "popup", "minutes": 10}]},
+], ids=["calendar-default", "email-and-popup"])
+def test_a_description_edit_in_the_form_wipes_googles_reminders(
+        connect_user, sim, sync, browser, reminders):
+    """What a user sees: an event with the calendar's default reminders (or an email a day
+    before plus a notification) is imported; the user edits only its description in the
+    CRM; after the sync the event has no reminder at all in Google (or only the one
+    notification), and the activity shows "None"/one reminder.
+
+    Expected (issue 9, items 10 and 15-16): reminders are kept whole unless the user
+    changes them; a patch sends only what the user changed.
+
+    Root cause: portal/crm/activity_forms.py. The form has a single
+    ``reminder_minutes`` input: fill_from() shows ``activity.reminder_minutes`` (the first
+    popup only; None for useDefault or email-only sets) and values() always returns
+    ``reminder_minutes=...``, which crm/activities.save_activity() applies through the
+    Activity.reminder_minutes setter as ``Reminders.popup(minutes)``: the whole reminder set
+    is replaced. The "reminders" group then differs from the base and
+    engine._plan_changed_activity/patch_for send ``reminders`` to Google. values() must leave
+    ``reminders`` alone when the posted minutes equal what the form showed."""
+    ann, mapping = connect_user()
+    made = google_made(sim, ann.email, summary="Review", reminders=reminders)
+    sync(mapping)
+    [activity] = activities()
+    before = fresh(activity).reminders
+    response = submit_activity_form(browser(ann), activity.id, description="Read first")
+    assert response.status_code == 302
+    assert sync(mapping).errors == 0
+    assert fresh(activity).reminders == before
+    event = sim.get_event(ann.email, ann.email, made["id"])
+    assert event["description"] == "Read first"
+    assert event["reminders"] == reminders
+
+
+def test_a_description_edit_in_the_form_flattens_a_multi_line_location(
+        connect_user, sim, sync, browser):
+    """What a user sees: a Google event whose location has several lines ("Building A" /
+    "Room 301") is imported; the user edits only the description on the CRM's form; Google
+    then shows the location run together on one line ("Building ARoom 301").
+
+    Expected (issue 9, item 11): "a multi-line location survives a CRM edit of another
+    field (the form keeps its newlines)".
+
+    Root cause: portal/crm/activity_forms.py declares ``location`` as a StringField, which
+    renders ``<input type="text">``; browsers strip line breaks from such an input's value
+    (HTML's value sanitization), so the posted location differs from the stored one,
+    values() saves it, the "location" group changed and engine.patch_for() sends it. Make it
+    a TextAreaField (or keep the stored value when the posted one only lost its newlines)."""
+    ann, mapping = connect_user()
+    location = "Building A\nRoom 301"
+    made = google_made(sim, ann.email, summary="Visit", location=location)
+    sync(mapping)
+    [activity] = activities()
+    response = submit_activity_form(browser(ann), activity.id, description="Ring twice")
+    assert response.status_code == 302
+    assert sync(mapping).errors == 0
+    assert fresh(activity).location == location
+    assert sim.get_event(ann.email, ann.email, made["id"])["location"] == location
+
+
+def test_a_description_edit_in_the_form_moves_an_event_that_starts_at_seconds(
+        connect_user, sim, sync, browser):
+    """What a user sees: a Google event starting at 11:22:33 (made by another tool) is
+    imported; after the user edits only its description in the CRM, the event starts at
+    11:22:00 in Google (for a series, every instance id changes with it).
+
+    Expected (issue 9, item 16): the form keeps values it shows coarser than it stores.
+
+    Root cause: portal/crm/activity_forms.py ``start_time``/``end_time`` are TimeFields
+    with ``format=["%H:%M", "%H:%M:%S"]``; WTForms renders with the first format, so the
+    page shows and posts 11:22, and _check_timed()/values() save 11:22:00. The "timing"
+    group changed, and the engine patches start/end. The form must render seconds when
+    there are some (or keep the stored instant when the posted minute is unchanged)."""
+    ann, mapping = connect_user()
+    made = sim.insert_event(ann.email, ann.email, {
+        "summary": "Odd start", "start": {"dateTime": "2031-05-06T11:22:33+02:00"},
+        "end": {"dateTime": "2031-05-06T12:00:00+02:00"}})
+    sync(mapping)
+    [activity] = activities()
+    start = fresh(activity).start_at
+    response = submit_activity_form(browser(ann), activity.id, description="notes")
+    assert response.status_code == 302
+    assert sync(mapping).errors == 0
+    assert fresh(activity).start_at == start
+    assert sim.get_event(ann.email, ann.email, made["id"])["start"]["dateTime"] == \
+        "2031-05-06T11:22:33+02:00"
+
+
+def test_the_form_refuses_a_description_edit_of_an_event_with_a_long_title(
+        connect_user, sim, sync, browser):
+    """What a user sees: a Google event with a 2,500-character title (Google accepts it;
+    the CRM imports it whole) cannot be edited at all in the CRM: saving a new description
+    shows "Field cannot be longer than 2000 characters" on the subject.
+
+    Expected (issue 9, item 17): validation never blocks editing a field unrelated to what
+    it validates.
+
+    Root cause: portal/crm/activity_forms.py ActivityForm.subject (and location) carry
+    ``Length(max=2000)`` although Activity.subject/location are Text columns filled
+    whole by the import (engine.activity_fields / sync.crm_writes.values_for); the
+    limit must not apply to a value the user did not change (or must match Google's)."""
+    ann, mapping = connect_user()
+    made = google_made(sim, ann.email, summary="T" * 2500)
+    sync(mapping)
+    [activity] = activities()
+    assert len(activity.subject) == 2500
+    response = submit_activity_form(browser(ann), activity.id, description="notes")
+    assert response.status_code == 302
+    assert sync(mapping).errors == 0
+    assert sim.get_event(ann.email, ann.email, made["id"])["description"] == "notes"
+
+
+def test_a_location_edit_in_the_form_overwrites_a_description_changed_in_google(
+        connect_user, sim, sync, browser):
+    """What a user sees: Ann fixes the agenda (description) of a meeting on her phone in
+    Google; before the next sync she changes only the room on the CRM's form (the page
+    still shows the old agenda). After the sync her Google edit of the agenda is gone: the
+    old agenda came back from the CRM ("CRM wins"), and the run logs a conflict on the
+    description although nobody touched it in the CRM.
+
+    Expected: a field the user did not change in the CRM is not a CRM change; the
+    description edit made in Google survives (only the location came from the CRM).
+
+    Root cause: browsers submit a <textarea>'s line breaks as CRLF.
+    portal/crm/activity_forms.py values() saves ``description`` as posted
+    ("line 1\\r\\nline 2" for a stored "line 1\\nline 2"), so the description group
+    differs from the base; engine.merge() then sees it changed on both sides and the
+    mapping's rule (CRM wins by default) overwrites Google's edit. values() must
+    normalise CRLF to LF (as the stored and Google's texts are)."""
+    ann, mapping = connect_user()
+    made = google_made(sim, ann.email, summary="Board", description="1. Budget\n2. Hiring")
+    sync(mapping)
+    [activity] = activities()
+    sim.patch_event(ann.email, ann.email, made["id"],
+                    {"description": "1. Budget\n2. Hiring\n3. Offsite"})
+    response = submit_activity_form(browser(ann), activity.id, location="Room 4")
+    assert response.status_code == 302
+    run = sync(mapping)
+    assert run.conflicts == 0
+    event = sim.get_event(ann.email, ann.email, made["id"])
+    assert (event["location"], event["description"]) == (
+        "Room 4", "1. Budget\n2. Hiring\n3. Offsite")
+    assert fresh(activity).description == "1. Budget\n2. Hiring\n3. Offsite"
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def test_a_blank_title_from_google_does_not_stop_the_import(connect_user, sim, sync):
+    """What a user sees: one event in their Google calendar has a title of only spaces.
+    Every sync of that calendar now fails ("The sync failed unexpectedly (ActivityError)"),
+    and nothing else is imported any more: "Real one" never shows up in the CRM.
+
+    Expected: a blank title is shown as "(no title)", like an empty one (and one bad event
+    is logged and skipped, never blocks the rest - DESIGN.md).
+
+    Root cause: portal/sync/engine.py activity_fields() uses
+    ``resource.get("summary") or NO_TITLE`` and portal/sync/crm_writes.py values_for()
+    ``values["subject"] or e.NO_TITLE``: "   " is truthy, so it is kept;
+    crm/activities.check_activity() refuses it with ActivityError("Enter a subject."),
+    which runner.Runner.create_activity()/apply_local() do not catch, so the exception ends
+    the whole job (jobs/sync._sync_mapping marks the run failed). Strip before the
+    fallback, and catch ActivityError per event (log + skip)."""
+    ann, mapping = connect_user()
+    for summary in ("   ", "Real one"):
+        sim.insert_event(ann.email, ann.email, {
+            "summary": summary, "start": {"dateTime": "2031-05-06T10:00:00+02:00"},
+            "end": {"dateTime": "2031-05-06T11:00:00+02:00"}})
+    run = sync(mapping)
+    assert run.status == "succeeded"
+    subjects = sorted(a.subject for a in activities())
+    assert "Real one" in subjects and len(subjects) == 2
+    assert all(s.strip() for s in subjects)
+    assert sorted(e["summary"] for e in live(sim, ann.email)) == ["   ", "Real one"]
+
+
+# -- mapping changes ------------------------------------------------------------------------
+
+def test_not_synchronized_with_delete_never_deletes_the_exported_events(
+        connect_user, make_activity, sim, sync, browser, activity_types, work):
+    """What a user sees: on the Google Calendar page the user sets Meeting to "Not
+    synchronized" and chooses "Delete them from that calendar"; the page says the events
+    "will be deleted from it at the next sync". They press *Synchronize now*: nothing is
+    deleted, ever (the scheduler never does it either).
+
+    Expected (issue 9, item 8): the cleanup happens.
+
+    Root cause: runner.run_mapping() can clean up a mapping that has only a
+    ``retired_calendar_id`` (handle_retired), but nothing ever enqueues one:
+    jobs/sync.enqueue_sync(user) (behind *Synchronize now* for all calendars) takes
+    google/services.synced_mappings(), which keeps only ``is_synced`` mappings (a calendar
+    id); scheduler/fanout.due_mappings() filters ``calendar_id IS NOT NULL`` too. Mappings
+    with a pending retirement must be included in both."""
+    ann, mapping = connect_user()
+    make_activity(ann, subject="Made in CRM", start=datetime(2031, 5, 6, 8, tzinfo=UTC))
+    sync(mapping)
+    client = browser(ann)
+    save_mapping(client, activity_types["Meeting"], calendar="", old_calendar_action="delete")
+    post_form_page(client, "/google/sync", {}, testid="sync-now-form")
+    work()
+    assert live(sim, ann.email) == []
+
+
+def test_moving_synchronize_from_earlier_never_imports_the_older_google_events(
+        connect_user, make_activity, sim, sync, browser):
+    """What a user sees: with *Synchronize from* 1 June, an older CRM activity (1 May) and
+    an older Google event (2 May) are left alone. The user moves *Synchronize from* to 1
+    April: the CRM activity is exported, but the Google event never comes into the CRM.
+
+    Expected (issue 9, item 9): moving the date earlier syncs older items in both
+    directions alike.
+
+    Root cause: google/services.save_sync_settings() (the settings page) stores the new
+    ``sync_from`` but keeps every mapping's ``sync_token``; runner.Runner.list_events()
+    then lists incrementally, and Google reports only changes since the token, so events
+    older than the old date that did not change never appear. The export side works
+    because runner.candidate_condition() re-reads ``sync_from`` each run. Moving the date
+    earlier (or clearing it) must drop the sync tokens (a full listing from the new date)."""
+    from datetime import date
+
+    ann, mapping = connect_user(sync_from=date(2031, 6, 1))
+    make_activity(ann, subject="Old CRM", start=datetime(2031, 5, 1, 8, tzinfo=UTC))
+    sim.insert_event(ann.email, ann.email, {
+        "summary": "Old Google", "start": {"dateTime": "2031-05-02T10:00:00+02:00"},
+        "end": {"dateTime": "2031-05-02T11:00:00+02:00"}})
+    sync(mapping)
+    assert [a.subject for a in activities()] == ["Old CRM"]
+    assert [e["summary"] for e in live(sim, ann.email)] == ["Old Google"]
+    response = post_form_page(browser(ann), "/google/sync", {"sync_from": "2031-04-01"},
+                              has_field="save_settings", button="save_settings")
+    assert response.status_code == 302
+    db.session.expire_all()
+    sync(db.session.get(CalendarMapping, mapping.id))
+    assert sorted(e["summary"] for e in live(sim, ann.email)) == ["Old CRM", "Old Google"]
+    assert sorted(a.subject for a in activities()) == ["Old CRM", "Old Google"]
+
+
+def test_with_import_off_a_crm_delete_is_undone_from_google(connect_user, make_activity,
+                                                            sim, sync):
+    """What a user sees: Import is off for Meeting (Google wins on conflicts). The user
+    deletes a meeting in the CRM after someone renamed it in Google; after the sync the
+    meeting is back in the CRM, with Google's title.
+
+    Expected (issue 9): "Import off: nothing read" - nothing comes from Google into the CRM.
+
+    Root cause: the export's delete carries If-Match, Google answers 412, and
+    runner.Runner.resolve_changed_event() hands Google's fresh copy to
+    engine._ImportPlanner.plan_edit_of_deleted(), which decides by the conflict rule alone
+    and returns CREATE_ACTIVITY when Google wins - without looking at
+    ``mapping.import_enabled`` (every other import path goes through rights(), which
+    grants nothing to read when import is off)."""
+    ann, mapping = connect_user(import_enabled=False, conflict_rule="google_wins")
+    meeting = make_activity(ann, subject="Budget", start=datetime(2031, 5, 6, 8, tzinfo=UTC))
+    sync(mapping)
+    sim.patch_event(ann.email, ann.email, google_event_id(meeting.uid),
+                    {"summary": "Budget (renamed in Google)"})
+    delete(meeting)
+    assert sync(mapping).errors == 0
+    assert activities() == []
+
+
+def test_a_kept_activity_does_not_say_it_was_deleted_in_google(connect_user, sim, sync,
+                                                               browser):
+    """What a user sees: an event made in Google is deleted there; the CRM keeps the
+    activity (the default choice), but its page still looks synced: "From Google" with an
+    "Open in Google Calendar" link that leads to a deleted event, and no word of the
+    deletion.
+
+    Expected (issue 9, item 12): "a kept activity says it was deleted in Google".
+
+    Root cause: the detached link (EventLink.state "detached") is never shown:
+    portal/sync/services.mark_activities() sets ``from_google`` and ``google_html_link``
+    from any link, active or not (``next(... for l in own if l.html_link)``), and nothing
+    (no attribute, no template in templates/crm/activity_detail.html or
+    sync/_badges.html) tells the user the event is gone."""
+    ann, mapping = connect_user()
+    made = google_made(sim, ann.email, summary="Dentist")
+    sync(mapping)
+    sim.delete_event(ann.email, ann.email, made["id"])
+    sync(mapping)
+    [activity] = activities()
+    html = browser(ann).get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "deleted in Google" in html
+    assert made["htmlLink"] not in html
+
+
+def test_the_disconnect_page_says_what_happens_with_another_google_account(connect_user,
+                                                                          browser):
+    """What a user sees: the Disconnect page offers "keep the links" or "forget them", but
+    says nothing of what happens if they later connect a *different* Google account (the
+    portal then forgets every link and empties every calendar mapping).
+
+    Expected (issue 9, item 4): "For a different Google account, choose a policy, show it
+    on the disconnect page, and test it."
+
+    Root cause: the policy exists (google/services.complete_connect() ->
+    _forget_account()), but templates/google/disconnect.html and DisconnectForm
+    (google/forms.py) never mention it."""
+    ann, _ = connect_user()
+    html = browser(ann).get("/google/disconnect").get_data(as_text=True).lower()
+    assert "different google account" in html or "another google account" in html
