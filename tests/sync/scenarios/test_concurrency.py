@@ -14,8 +14,8 @@ from portal.sync import runner
 from portal.sync.engine import google_event_id
 from portal.sync.models import SyncRun
 
-from scenario_kit import (UTC, activities, attendee, delete, edit, entries, fresh, links,
-                          live, post_form_page)
+from scenario_kit import (UTC, activities, attendee, delete, edit, fresh, links, live,
+                          post_form_page)
 
 START = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)
 

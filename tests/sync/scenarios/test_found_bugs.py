@@ -1,7 +1,6 @@
 """Scenarios that expose bugs in the portal (issue 9). Each test states what a user sees,
 what is expected, and where the root cause is. They fail until the engine is fixed."""
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -9,9 +8,8 @@ from portal.extensions import db
 from portal.google.models import CalendarMapping
 from portal.sync.engine import google_event_id
 
-from scenario_kit import (UTC, activities, crm_calendar, delete, edit, fresh,
-                          google_instances, google_starts, live, post_form_page, save_mapping,
-                          submit_activity_form, when)
+from scenario_kit import (UTC, activities, crm_calendar, delete, fresh, google_starts, live,
+                          post_form_page, save_mapping, submit_activity_form, when)
 
 BERLIN = "Europe/Berlin"
 MONDAY = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)  # Monday 3 March 2031, 10:00 in Berlin

@@ -10,8 +10,8 @@ from portal.google import services as google_services
 from portal.google.models import CalendarMapping
 from portal.sync.engine import google_event_id
 
-from scenario_kit import (UTC, activities, delete, disconnect, edit, fresh, links, live,
-                          reconnect, save_mapping, when)
+from scenario_kit import (UTC, activities, delete, disconnect, edit, fresh, google_starts,
+                          links, live, reconnect, save_mapping, when)
 
 START = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -181,6 +181,47 @@ def test_a_type_moved_to_another_calendar_on_the_settings_page(
     sync(mapping_row(mapping.id))
     assert live(sim, ann.email, work["id"])[0]["location"] == "Room 1"
     assert google["id"] not in [e["id"] for e in live(sim, ann.email, work["id"])]
+
+
+def test_a_series_moved_in_google_to_another_mapped_calendar_is_followed(connect_user, sim, sync, activity_types):
+    ann, meetings = connect_user()
+    calls = sim.create_calendar(ann.email, "Calls")
+    _, calls_map = connect_user(type_name="Call", calendar_id=calls["id"])
+    made = sim.insert_event(ann.email, ann.email, {
+        "summary": "Weekly", "start": when("2031-03-03T10:00:00", "Europe/Berlin"),
+        "end": when("2031-03-03T11:00:00", "Europe/Berlin"),
+        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"]})
+    sync(meetings)
+    google_services.client_for(ann).calendar.events().move(
+        calendarId=ann.email, eventId=made["id"], destination=calls["id"]).execute()
+    for mapping in (meetings, calls_map, meetings):
+        assert sync(mapping_row(mapping.id)).errors == 0
+    [a] = activities()
+    assert a.activity_type_id == activity_types["Call"].id
+    assert len(google_starts(ann, made["id"], calls["id"])) == 4
+    assert live(sim, ann.email) == []
+
+
+def test_an_event_moved_and_renamed_in_google_while_edited_in_the_crm(connect_user, make_activity, sim, sync, activity_types):
+    ann, meetings = connect_user()
+    calls = sim.create_calendar(ann.email, "Calls")
+    _, calls_map = connect_user(type_name="Call", calendar_id=calls["id"])
+    crm_made = make_activity(ann, subject="Made in CRM", start=START)
+    sync(meetings)
+    eid = google_event_id(crm_made.uid)
+    service = google_services.client_for(ann).calendar
+    service.events().move(calendarId=ann.email, eventId=eid,
+                          destination=calls["id"]).execute()
+    sim.patch_event(ann.email, calls["id"], eid, {"summary": "Now a call"})
+    edit(crm_made, location="Phone booth")
+    for mapping in (calls_map, meetings, calls_map):
+        assert sync(mapping_row(mapping.id)).errors == 0
+    a = fresh(crm_made)
+    assert (a.subject, a.location, a.activity_type_id) == (
+        "Now a call", "Phone booth", activity_types["Call"].id)
+    e = sim.get_event(ann.email, calls["id"], eid)
+    assert (e["summary"], e["location"]) == ("Now a call", "Phone booth")
+    assert live(sim, ann.email) == []
 
 
 # -- disconnect and reconnect -----------------------------------------------------------------

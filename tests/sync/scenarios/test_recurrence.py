@@ -6,10 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from portal.extensions import db
 from portal.sync.engine import google_event_id
 
-from scenario_kit import (UTC, activities, crm_calendar, delete, edit, fresh, google_instances,
+from scenario_kit import (UTC, activities, crm_calendar, edit, fresh, google_instances,
                           google_starts, live, submit_activity_form, when)
 
 BERLIN = "Europe/Berlin"

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 import pytest
 
 from portal.accounts.models import UserEmail
+from portal.google.models import CalendarMapping
 from portal.crm import activities as crm
 from portal.crm.reminders import Reminders
 from portal.extensions import db
 from portal.sync.engine import google_event_id
 
-from scenario_kit import (UTC, activities, answer_from_crm, attendee, edit, fresh, links, live,
-                      submit_activity_form)
+from scenario_kit import (UTC, activities, answer_from_crm, attendee, crm_calendar, edit, fresh,
+                          google_starts, links, live, reconnect, submit_activity_form)
 
 START = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
 
@@ -352,3 +353,109 @@ def test_a_meeting_of_a_user_without_google_goes_to_the_participants_calendar_on
     # event is not tried here: see the scenario report)
     assert len(activities()) == 1
     assert browser(carol).get(f"/activities/{meeting.id}/edit").status_code == 200
+
+
+def test_two_guests_of_an_outside_organizer_share_one_activity_and_answer_apart(connect_user, sim, sync, browser):
+    """Zoe (outside the CRM) invites Bob and Carol: one activity, Bob its CRM organizer (he
+    synced first); Zoe's changes reach it through either copy; Carol's reminders stay hers;
+    Carol's answer from the CRM reaches only her entry."""
+    bob, bob_map = connect_user("bob@example.com")
+    carol, carol_map = connect_user("carol@example.com")
+    sim.create_account("zoe@partner.org")
+    made = sim.insert_event("zoe@partner.org", "zoe@partner.org", {
+        "summary": "Partner sync", "start": {"dateTime": "2031-06-03T09:00:00+02:00"},
+        "end": {"dateTime": "2031-06-03T10:00:00+02:00"},
+        "attendees": [{"email": bob.email}, {"email": carol.email}]})
+    sync(bob_map)
+    sync(carol_map)
+    [a] = activities()
+    assert a.organizer_id == bob.id and [p.id for p in a.participants] == [carol.id]
+    rem = fresh(a).reminders
+    sim.patch_event(carol.email, carol.email, made["id"], {"reminders": {
+        "useDefault": False, "overrides": [{"method": "email", "minutes": 99}]}})
+    sim.patch_event("zoe@partner.org", "zoe@partner.org", made["id"], {
+        "summary": "Partner sync (moved)", "start": {"dateTime": "2031-06-03T11:00:00+02:00"},
+        "end": {"dateTime": "2031-06-03T12:00:00+02:00"}})
+    sync(carol_map)
+    sync(bob_map)
+    sync(carol_map)
+    a = fresh(a)
+    assert a.subject == "Partner sync (moved)"
+    assert a.start_at == datetime(2031, 6, 3, 9, tzinfo=UTC)
+    assert a.reminders == rem
+    answer_from_crm(browser(carol), a.id, "declined")
+    sync(carol_map)
+    sync(bob_map)
+    z = sim.get_event("zoe@partner.org", "zoe@partner.org", made["id"])
+    assert attendee(z, carol.email)["responseStatus"] == "declined"
+    assert attendee(z, bob.email)["responseStatus"] == "needsAction"
+    assert len(activities()) == 1
+
+
+def test_a_guest_declining_one_occurrence_in_google_leaves_the_series_whole(connect_user, make_activity, sim, sync):
+    ann, ann_map = connect_user("ann@example.com")
+    bob, bob_map = connect_user("bob@example.com")
+    series = make_activity(ann, subject="Weekly", start=datetime(2031, 3, 3, 9, tzinfo=UTC),
+                           participants=[bob], recurrence="RRULE:FREQ=WEEKLY;COUNT=4")
+    sync(ann_map)
+    sync(bob_map)
+    eid = google_event_id(series.uid)
+    iid = eid + "_20310310T090000Z"
+    inst = sim.get_event(bob.email, bob.email, iid)
+    sim.patch_event(bob.email, bob.email, iid, {"attendees": [
+        dict(x, responseStatus="declined") if x["email"] == bob.email else x
+        for x in inst["attendees"]]})
+    for m in (bob_map, ann_map, bob_map, ann_map):
+        r = sync(m)
+        assert r.errors == 0
+    window = (datetime(2031, 2, 1, tzinfo=UTC), datetime(2031, 6, 1, tzinfo=UTC))
+    shown = crm_calendar(ann, *window)
+    assert [w for w, _ in shown] == [datetime(2031, 3, d, 9, tzinfo=UTC) for d in (3, 10, 17, 24)]
+    assert len(google_starts(ann, eid)) == 4
+    assert sim.get_event(ann.email, ann.email, eid)["recurrence"] == [
+        "RRULE:FREQ=WEEKLY;COUNT=4"]
+
+
+def test_the_organizer_changing_the_guest_list_in_google(connect_user, make_user, make_activity, sim, sync):
+    ann, ann_map = connect_user("ann@example.com")
+    bob, bob_map = connect_user("bob@example.com")
+    carol = make_user(email="carol@example.com", name="Carol")
+    m = make_activity(ann, subject="Plan", start=START, participants=[bob])
+    sync(ann_map)
+    sync(bob_map)
+    eid = google_event_id(m.uid)
+    sim.patch_event(ann.email, ann.email, eid, {"attendees": [
+        {"email": carol.email}, {"email": "guest@outside.org"}]})
+    for mapping in (bob_map, ann_map, bob_map):
+        sync(mapping)
+    a = fresh(m)
+    assert [p.email for p in a.participants] == [carol.email]
+    assert live(sim, bob.email) == []
+    assert len(activities()) == 1
+    assert sorted(x["email"] for x in sim.get_event(ann.email, ann.email, eid)["attendees"]) == [
+        carol.email, "guest@outside.org"]
+
+
+def test_an_organizer_whose_google_account_is_another_address_of_hers(
+        connect_user, make_user, sim, sync, activity_types):
+    """Ann's CRM login is ann@example.com but she connected her Gmail account (also listed
+    among her addresses); a meeting she organizes there is hers, whoever syncs first."""
+    ann = make_user(email="ann@example.com", name="Ann", time_zone="Europe/Berlin")
+    db.session.add(UserEmail(user_id=ann.id, email="ann.g@gmail.test"))
+    db.session.commit()
+    reconnect(sim, ann, "ann.g@gmail.test")
+    ann_map = CalendarMapping(user_id=ann.id, activity_type_id=activity_types["Meeting"].id,
+                              calendar_id="ann.g@gmail.test", calendar_summary="Ann",
+                              export_enabled=True, import_enabled=True)
+    db.session.add(ann_map)
+    db.session.commit()
+    bob, bob_map = connect_user("bob@example.com")
+    sim.insert_event("ann.g@gmail.test", "ann.g@gmail.test", {
+        "summary": "Review", "start": {"dateTime": "2031-06-02T14:00:00+02:00"},
+        "end": {"dateTime": "2031-06-02T15:00:00+02:00"}, "attendees": [{"email": bob.email}]})
+    for mapping in (bob_map, ann_map, bob_map):
+        assert sync(mapping).errors == 0
+    [a] = activities()
+    assert a.organizer_id == ann.id
+    assert [p.id for p in a.participants] == [bob.id]
+    assert {l.user_id: l.role for l in links()} == {ann.id: "organizer", bob.id: "guest"}

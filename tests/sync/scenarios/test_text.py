@@ -6,7 +6,7 @@ import pytest
 
 from portal.sync.engine import NO_TITLE, google_event_id
 
-from scenario_kit import UTC, activities, edit, fresh, live, submit_activity_form
+from scenario_kit import UTC, activities, edit, fresh, submit_activity_form
 
 START = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)
 UNICODE = {

@@ -1,10 +1,9 @@
 """Time zones and DST end to end: times typed in a DST gap, events in the repeated hour,
 Lord Howe's 30-minute DST, events whose zone is not the user's, and users who change their
 profile zone (googlesim, real client, RQ worker, the real forms)."""
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from portal.extensions import db
 from portal.sync.engine import google_event_id
 
 from scenario_kit import (UTC, activities, create_activity_via_form, crm_calendar, edit,
