@@ -457,3 +457,70 @@ def test_the_disconnect_page_says_what_happens_with_another_google_account(conne
     ann, _ = connect_user()
     html = browser(ann).get("/google/disconnect").get_data(as_text=True).lower()
     assert "different google account" in html or "another google account" in html
+
+
+def test_most_recent_lets_a_guests_later_answer_beat_the_organizers_newer_crm_edit(
+        connect_user, make_activity, sim, sync):
+    """What a user sees: Ann's rule is "most recent change wins". She renames her meeting
+    with Bob in Google ("Older Google title"), then later renames it again in the CRM
+    ("Newer CRM title"). Bob then accepts in Google. After Ann's sync the meeting is called
+    "Older Google title" everywhere: her newer edit lost.
+
+    Expected: the most recent *edit* of the title wins; a guest's answer is not an edit of
+    the title.
+
+    Root cause: engine._conflict_winner() is called from _ImportPlanner.plan_changed()
+    (and plan_cancelled/plan_edit_of_deleted) with ``event.updated``, the time of the
+    event's last change of any kind. A guest's answer is written into the organizer's event
+    (as Google does), which moves ``updated`` past the CRM edit, so Google "wins" a
+    conflict on the subject that Bob never touched. The rule needs the time of the
+    conflicting change (e.g. remember on the link when each group was first seen changed
+    at an import), not the event's ``updated``."""
+    ann, ann_map = connect_user("ann@example.com", conflict_rule="most_recent")
+    bob, bob_map = connect_user("bob@example.com")
+    meeting = make_activity(ann, subject="Budget", start=datetime(2031, 5, 6, 8, tzinfo=UTC),
+                            participants=[bob])
+    sync(ann_map)
+    sync(bob_map)
+    event_id = google_event_id(meeting.uid)
+    sim.patch_event(ann.email, ann.email, event_id, {"summary": "Older Google title"})
+    edit(meeting, subject="Newer CRM title")
+    copy = sim.get_event(bob.email, bob.email, event_id)
+    sim.patch_event(bob.email, bob.email, event_id, {"attendees": [
+        dict(a, responseStatus="accepted") if a["email"] == bob.email else a
+        for a in copy["attendees"]]})
+    assert sync(ann_map).errors == 0
+    assert fresh(meeting).subject == "Newer CRM title"
+    assert sim.get_event(ann.email, ann.email, event_id)["summary"] == "Newer CRM title"
+
+
+def test_an_activity_deleted_in_the_crm_comes_back_after_forget_links_and_reconnect(
+        connect_user, make_activity, sim, sync, browser):
+    """What a user sees: Ann deletes a meeting in the CRM, then disconnects Google choosing
+    "Forget the links" before any sync ran. She reconnects the same account and syncs:
+    the deleted meeting is back in her CRM (now marked "From Google"), while its event was
+    never removed from Google.
+
+    Expected (issue 9, item 4): after a reconnect, events are matched (activity UID in
+    extendedProperties, iCalUID, event id) before anything is created; an event that
+    points at an activity the CRM deleted is not a new Google event.
+
+    Root cause: engine._ImportPlanner._match() recognises the portal's own events only when
+    the activity behind ``event.activity_uid`` still exists (runner.import_ loads
+    activities by uid); the CRM's delete was remembered only by the link's tombstone, which
+    services.forget_user_links() deleted. plan_new() then treats the event as made in Google
+    and returns CREATE_ACTIVITY (origin google). An event with the portal's marker and an
+    activity uid that no longer exists must never be imported as new (delete it in Google,
+    or at least skip it)."""
+    from scenario_kit import disconnect, reconnect
+
+    ann, mapping = connect_user()
+    gone = make_activity(ann, subject="Gone", start=datetime(2031, 5, 6, 8, tzinfo=UTC))
+    make_activity(ann, subject="Kept", start=datetime(2031, 5, 7, 8, tzinfo=UTC))
+    sync(mapping)
+    delete(gone)
+    disconnect(browser(ann), "forget")
+    reconnect(sim, ann)
+    sync(mapping)
+    sync(mapping)
+    assert [a.subject for a in activities()] == ["Kept"]

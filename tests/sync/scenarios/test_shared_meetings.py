@@ -459,3 +459,23 @@ def test_an_organizer_whose_google_account_is_another_address_of_hers(
     assert a.organizer_id == ann.id
     assert [p.id for p in a.participants] == [bob.id]
     assert {l.user_id: l.role for l in links()} == {ann.id: "organizer", bob.id: "guest"}
+
+
+def test_not_held_in_the_crm_cancels_every_copy_and_planned_brings_them_back(connect_user, make_activity, sim, sync):
+    ann, ann_map = connect_user("ann@example.com")
+    bob, bob_map = connect_user("bob@example.com")
+    m = make_activity(ann, subject="Budget", start=START, participants=[bob])
+    sync(ann_map)
+    sync(bob_map)
+    eid = google_event_id(m.uid)
+    edit(m, status="Not Held")
+    sync(ann_map)
+    sync(bob_map)
+    assert live(sim, ann.email) == [] and live(sim, bob.email) == []
+    assert fresh(m).status == "Not Held"
+    edit(m, status="Planned")
+    for mp in (ann_map, bob_map, ann_map, bob_map):
+        assert sync(mp).errors == 0
+    assert [e["id"] for e in live(sim, ann.email)] == [eid]
+    assert [e["id"] for e in live(sim, bob.email)] == [eid]
+    assert len(activities()) == 1 and fresh(m).status == "Planned"

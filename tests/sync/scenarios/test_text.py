@@ -109,3 +109,27 @@ def test_markup_and_long_descriptions_from_google_stay_byte_for_byte(connect_use
     event = sim.get_event(ann.email, ann.email, made["id"])
     assert (event["summary"], event["description"]) == ("Notes (read)", text)
 
+
+def test_values_the_crm_cannot_show_survive_a_crm_edit(connect_user, sim, sync):
+    """Tentative, confidential, a colour, free/busy, attachments and a Meet conference are
+    Google's: a CRM edit of the title and place leaves them as they are."""
+    ann, mapping = connect_user()
+    made = sim.insert_event(ann.email, ann.email, {
+        "summary": "S", "status": "tentative", "visibility": "confidential", "colorId": "5",
+        "transparency": "transparent",
+        "attachments": [{"fileUrl": "https://example.org/a.pdf", "title": "a.pdf"}],
+        "conferenceData": {"createRequest": {"requestId": "r1",
+                                             "conferenceSolutionKey": {"type": "hangoutsMeet"}}},
+        "start": {"dateTime": "2031-05-06T10:00:00+02:00"},
+        "end": {"dateTime": "2031-05-06T11:00:00+02:00"}})
+    before = sim.get_event(ann.email, ann.email, made["id"])
+    assert before.get("hangoutLink")
+    sync(mapping)
+    [a] = activities()
+    edit(a, subject="S2", location="L")
+    sync(mapping)
+    ev = sim.get_event(ann.email, ann.email, made["id"])
+    assert (ev["summary"], ev["location"]) == ("S2", "L")
+    for key in ("status", "visibility", "colorId", "transparency", "attachments",
+                "conferenceData", "hangoutLink"):
+        assert ev.get(key) == before.get(key), key
