@@ -239,3 +239,59 @@ def test_crm_and_google_show_the_same_occurrences_across_dst_changes(
     kept = [s.astimezone(tz).time() for s in crm_starts]
     assert kept.count(start_local.time()) >= len(kept) - 1
 
+
+
+def test_a_series_ending_on_a_date_typed_far_east_of_utc_ends_on_that_day_everywhere(
+        connect_user, sync, browser, activity_types):
+    """Mondays 08:00 in Auckland (Sundays 19:00 UTC) until Monday 24 March: the last
+    occurrence is kept on both sides, though it is still 23 March in UTC."""
+    from scenario_kit import create_activity_via_form
+
+    ann, mapping = connect_user(time_zone="Pacific/Auckland")
+    response = create_activity_via_form(
+        browser(ann), subject="Standup", activity_type_id=activity_types["Meeting"].id,
+        start_date="2031-03-03", start_time="08:00", end_date="2031-03-03", end_time="08:30",
+        repeat_freq="WEEKLY", repeat_interval="1", repeat_weekdays=["MO"], repeat_ends="until",
+        repeat_until="2031-03-24")
+    assert response.status_code == 302
+    [series] = activities()
+    assert sync(mapping).errors == 0
+    crm_starts = [w for w, _ in crm_calendar(ann, *SPRING)]
+    assert crm_starts == [datetime(2031, 3, d, 19, tzinfo=UTC) for d in (2, 9, 16, 23)]
+    assert google_starts(ann, google_event_id(series.uid)) == crm_starts
+
+
+def test_a_series_extended_with_the_form_keeps_the_occurrence_cancelled_in_google(
+        connect_user, make_activity, sim, sync, browser):
+    ann, mapping = connect_user()
+    series = make_activity(ann, subject="Weekly", start=MONDAY,
+                           recurrence="RRULE:FREQ=WEEKLY;COUNT=4")
+    sync(mapping)
+    event_id = google_event_id(series.uid)
+    sim.delete_event(ann.email, ann.email, event_id + "_20310310T090000Z")
+    sync(mapping)
+    response = submit_activity_form(browser(ann), series.id, repeat_count=6)
+    assert response.status_code == 302
+    assert sync(mapping).errors == 0
+    # six Mondays at 10:00 Berlin (CEST from 30 March), 10 March still cancelled
+    expected = [datetime(2031, 3, 3, 9, tzinfo=UTC), datetime(2031, 3, 17, 9, tzinfo=UTC),
+                datetime(2031, 3, 24, 9, tzinfo=UTC), datetime(2031, 3, 31, 8, tzinfo=UTC),
+                datetime(2031, 4, 7, 8, tzinfo=UTC)]
+    assert google_starts(ann, event_id) == expected
+    assert [w for w, _ in crm_calendar(ann, *SPRING)] == expected
+
+
+def test_a_series_extended_in_google_grows_in_the_crm_and_keeps_its_moved_occurrence(
+        connect_user, sim, sync):
+    ann, mapping = connect_user()
+    made = weekly_from_google(sim, ann.email)
+    sync(mapping)
+    move_second_cancel_third(sim, ann.email, made["id"])
+    sync(mapping)
+    sim.patch_event(ann.email, ann.email, made["id"],
+                    {"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=6"]})
+    assert sync(mapping).errors == 0
+    shown = crm_calendar(ann, *SPRING)
+    assert [s for _, s in shown].count("Weekly (moved)") == 1
+    assert len(shown) == 5
+    assert google_starts(ann, made["id"]) == [w for w, _ in shown]
