@@ -1,6 +1,6 @@
 """Scenarios that expose bugs in the portal (issue 9). Each test states what a user sees,
 what is expected, and where the root cause is. They fail until the engine is fixed."""
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -374,8 +374,6 @@ def test_moving_synchronize_from_earlier_never_imports_the_older_google_events(
     older than the old date that did not change never appear. The export side works
     because runner.candidate_condition() re-reads ``sync_from`` each run. Moving the date
     earlier (or clearing it) must drop the sync tokens (a full listing from the new date)."""
-    from datetime import date
-
     ann, mapping = connect_user(sync_from=date(2031, 6, 1))
     make_activity(ann, subject="Old CRM", start=datetime(2031, 5, 1, 8, tzinfo=UTC))
     sim.insert_event(ann.email, ann.email, {
@@ -524,3 +522,60 @@ def test_an_activity_deleted_in_the_crm_comes_back_after_forget_links_and_reconn
     sync(mapping)
     sync(mapping)
     assert [a.subject for a in activities()] == ["Kept"]
+
+
+
+def test_a_series_that_ended_before_synchronize_from_is_exported_anyway(
+        connect_user, make_activity, sim, sync):
+    """What a user sees: *Synchronize from* is 1 June; a weekly course that ran three times
+    in April (all before that date) is exported to Google anyway, while a single April
+    activity rightly is not.
+
+    Expected: activities before *Synchronize from* - for a series, whose last occurrence
+    is before it - are left alone both ways (engine.before_sync_from's own docstring).
+
+    Root cause: engine.ActivitySnapshot.ends_on() calls
+    portal/crm/calendar_view.py series_last_day(self) with the engine's snapshot, whose
+    ``recurrence`` is a tuple of lines; calendar_view.recurrence_lines() does ``str(text)``
+    and so parses "('RRULE:FREQ=WEEKLY;COUNT=3',)", finds no RRULE and answers None ("the
+    series never ends"). Every series therefore counts as still running and
+    engine.before_sync_from() never skips one. ends_on() must hand series_last_day() the
+    lines as text (or calendar_view must accept a sequence of lines)."""
+    ann, mapping = connect_user(sync_from=date(2031, 6, 1))
+    make_activity(ann, subject="Spring course", start=datetime(2031, 4, 7, 8, tzinfo=UTC),
+                  recurrence="RRULE:FREQ=WEEKLY;COUNT=3")
+    make_activity(ann, subject="Old single", start=datetime(2031, 4, 8, 8, tzinfo=UTC))
+    assert sync(mapping).errors == 0
+    assert live(sim, ann.email) == []
+
+
+def test_a_full_resync_deletes_a_series_that_ended_before_synchronize_from(
+        connect_user, make_activity, sim, sync, browser):
+    """What a user sees (data loss): Ann's April course (a weekly series) was synced. She
+    sets *Synchronize from* to 1 June; later Google asks for a full sync (its sync token
+    expired). That run deletes the course from the CRM ("missing from a full listing"),
+    because "Delete in the CRM when deleted in Google" is on - though nobody deleted it
+    anywhere; the single April activity next to it is rightly kept. (With the option off
+    the course is unlinked instead.)
+
+    Expected: what lies before *Synchronize from* is outside the listed window, and its
+    absence from the listing means nothing.
+
+    Root cause: the same ActivitySnapshot.ends_on() -> series_last_day() bug as in the test
+    above: engine.plan_import(full_sync=True) skips a missing link only when its
+    activity's ``ends_on()`` is before *Synchronize from*, which is never true for a
+    series, so the course is planned through _ImportPlanner.plan_cancelled() as deleted
+    in Google."""
+    ann, mapping = connect_user(delete_in_crm_when_deleted_in_google=True)
+    make_activity(ann, subject="Spring course", start=datetime(2031, 4, 7, 8, tzinfo=UTC),
+                  recurrence="RRULE:FREQ=WEEKLY;COUNT=3")
+    make_activity(ann, subject="Old single", start=datetime(2031, 4, 8, 8, tzinfo=UTC))
+    sync(mapping)
+    response = post_form_page(browser(ann), "/google/sync", {"sync_from": "2031-06-01"},
+                              has_field="save_settings", button="save_settings")
+    assert response.status_code == 302
+    sim.expire(sync_tokens=True)  # Google forgets sync tokens after a while
+    db.session.expire_all()
+    assert sync(db.session.get(CalendarMapping, mapping.id)).errors == 0
+    assert sorted(a.subject for a in activities()) == ["Old single", "Spring course"]
+    assert len(live(sim, ann.email)) == 2

@@ -1,7 +1,7 @@
 """Mapping changes end to end: Export/Import switches, a type moved to another calendar
 (by the user on the settings page, or an event moved in Google), an activity re-typed in
 the CRM, disconnecting and reconnecting (googlesim, real client, RQ worker, real pages)."""
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -93,6 +93,38 @@ def test_edits_made_while_export_was_off_go_out_when_it_is_back_on(
     assert sync(mapping_row(mapping.id)).errors == 0
     assert sim.get_event(ann.email, ann.email, google_event_id(meeting.uid))["summary"] == \
         "Budget (offline edit)"
+
+
+def test_google_changes_made_while_import_was_off_arrive_when_it_is_back_on(connect_user, make_activity, sim, sync, browser, activity_types):
+    ann, mapping = connect_user()
+    m = make_activity(ann, subject="Budget", start=START)
+    sync(mapping)
+    c = browser(ann)
+    save_mapping(c, activity_types["Meeting"], import_enabled=False)
+    sim.patch_event(ann.email, ann.email, google_event_id(m.uid), {"location": "Room 9"})
+    google_made(sim, ann.email, "New in Google", day=7)
+    sync(mapping_row(mapping.id))
+    assert fresh(m).location == "" and len(activities()) == 1
+    save_mapping(c, activity_types["Meeting"], import_enabled=True)
+    assert sync(mapping_row(mapping.id)).errors == 0
+    assert fresh(m).location == "Room 9"
+    assert sorted(a.subject for a in activities()) == ["Budget", "New in Google"]
+
+
+def test_series_that_began_before_synchronize_from_but_recur_after_it_sync_both_ways(connect_user, make_activity, sim, sync):
+    ann, mapping = connect_user(sync_from=date(2031, 6, 1))
+    make_activity(ann, subject="CRM weekly", start=datetime(2031, 5, 5, 8, tzinfo=UTC),
+                  recurrence="RRULE:FREQ=WEEKLY;COUNT=8")
+    for summary, first, count in (("Google weekly", "2031-05-06", 8),
+                                  ("Google old weekly", "2031-04-08", 3)):
+        sim.insert_event(ann.email, ann.email, {
+            "summary": summary, "start": when(f"{first}T10:00:00", "Europe/Berlin"),
+            "end": when(f"{first}T11:00:00", "Europe/Berlin"),
+            "recurrence": [f"RRULE:FREQ=WEEKLY;COUNT={count}"]})
+    sync(mapping)
+    assert sorted(a.subject for a in activities()) == ["CRM weekly", "Google weekly"]
+    assert sorted(e["summary"] for e in live(sim, ann.email)) == [
+        "CRM weekly", "Google old weekly", "Google weekly"]
 
 
 # -- moves ----------------------------------------------------------------------------------
@@ -289,3 +321,25 @@ def test_connecting_a_different_account_leaves_the_old_one_alone(
     assert [e["summary"] for e in live(sim, "ann.private@example.net")] == ["Made in CRM"]
     assert sorted(e["summary"] for e in live(sim, ann.email)) == old_events
     assert sorted(a.subject for a in activities()) == ["Made in CRM", "Made in Google"]
+
+
+def test_back_to_the_first_account_after_another_one_duplicates_nothing(connect_user, make_activity, sim, sync, browser, activity_types):
+    ann, mapping = connect_user()
+    make_activity(ann, subject="Made in CRM", start=START)
+    google_made(sim, ann.email, "Made in Google", day=7)
+    sync(mapping)
+    disconnect(browser(ann), "keep")
+    reconnect(sim, ann, "ann.other@example.net")
+    save_mapping(browser(ann), activity_types["Meeting"], calendar="ann.other@example.net",
+                 export_enabled=True, import_enabled=True)
+    sync(mapping_row(mapping.id))
+    disconnect(browser(ann), "keep")
+    reconnect(sim, ann, "ann@example.com")
+    save_mapping(browser(ann), activity_types["Meeting"], calendar="ann@example.com",
+                 export_enabled=True, import_enabled=True)
+    assert sync(mapping_row(mapping.id)).errors == 0
+    sync(mapping_row(mapping.id))
+    assert sorted(a.subject for a in activities()) == ["Made in CRM", "Made in Google"]
+    assert sorted(e["summary"] for e in live(sim, "ann@example.com")) == [
+        "Made in CRM", "Made in Google"]
+    assert sorted(e["summary"] for e in live(sim, "ann.other@example.net")) == ["Made in CRM"]

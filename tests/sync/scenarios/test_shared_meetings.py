@@ -479,3 +479,44 @@ def test_not_held_in_the_crm_cancels_every_copy_and_planned_brings_them_back(con
     assert [e["id"] for e in live(sim, ann.email)] == [eid]
     assert [e["id"] for e in live(sim, bob.email)] == [eid]
     assert len(activities()) == 1 and fresh(m).status == "Planned"
+
+
+def test_the_organizer_retyping_a_shared_meeting_moves_it_and_bob_keeps_one_copy(connect_user, make_activity, sim, sync, activity_types):
+    ann, ann_map = connect_user("ann@example.com")
+    calls = sim.create_calendar(ann.email, "Calls")
+    _, calls_map = connect_user("ann@example.com", type_name="Call", calendar_id=calls["id"])
+    bob, bob_map = connect_user("bob@example.com")
+    m = make_activity(ann, subject="Budget", start=START, participants=[bob])
+    sync(ann_map)
+    sync(bob_map)
+    eid = google_event_id(m.uid)
+    edit(m, activity_type_id=activity_types["Call"].id, subject="Budget call")
+    for mp in (ann_map, calls_map, bob_map, ann_map, calls_map, bob_map):
+        assert sync(mp).errors == 0
+    assert live(sim, ann.email) == []
+    assert [e["summary"] for e in live(sim, ann.email, calls["id"])] == ["Budget call"]
+    assert [e["summary"] for e in live(sim, bob.email)] == ["Budget call"]
+    assert len(activities()) == 1
+
+
+def test_a_guest_removed_and_invited_again_has_one_copy_and_one_link(connect_user, make_activity, sim, sync):
+    ann, ann_map = connect_user("ann@example.com")
+    bob, bob_map = connect_user("bob@example.com")
+    m = make_activity(ann, subject="Budget", start=START)
+    sync(ann_map)
+    edit(m, participants=[bob])
+    sync(ann_map)
+    sync(bob_map)
+    assert [e["summary"] for e in live(sim, bob.email)] == ["Budget"]
+    edit(m, participants=[])
+    sync(ann_map)
+    sync(bob_map)
+    assert live(sim, bob.email) == []
+    edit(m, participants=[bob])
+    for mp in (ann_map, bob_map, ann_map, bob_map):
+        assert sync(mp).errors == 0
+    assert [e["summary"] for e in live(sim, bob.email)] == ["Budget"]
+    assert len(activities()) == 1
+    assert {l.user_id: l.role for l in links() if l.state == "active"} == {
+        ann.id: "organizer", bob.id: "guest"}
+    assert [p.id for p in fresh(m).participants] == [bob.id]
