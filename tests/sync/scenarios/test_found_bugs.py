@@ -81,6 +81,40 @@ def test_editing_the_description_of_an_event_in_the_repeated_hour_moves_it(
     assert datetime.fromisoformat(event["start"]["dateTime"]) == datetime.fromisoformat(start)
 
 
+def test_a_title_edit_in_the_form_rewrites_the_time_zones_of_a_flight(
+        connect_user, sim, sync, browser):
+    """What a user sees: a flight made in Google leaves Tokyo at 11:00 (Asia/Tokyo) and
+    lands in New York at 10:00 (America/New_York). A Berlin user corrects only its title on
+    the CRM's form; Google then shows it leaving at 04:00 and landing at 16:00, both
+    Europe/Berlin: the event's own time zones are replaced by the user's profile zone.
+
+    Expected: a title edit leaves the times and their zones alone (only "subject" is
+    patched).
+
+    Root cause: portal/crm/activity_forms.py values() always saves
+    ``time_zone=self.zone_name`` (the viewer's zone) for a non-recurring activity, so the
+    "timing" group (which includes the zone) changes on every form save and the engine
+    (_plan_changed_activity -> patch_for -> event_when) sends start and end, both in that
+    one zone; the activity keeps a single ``time_zone`` (engine.activity_fields takes the
+    start's), so an end zone that differs is lost on any timing write. The form must keep
+    the activity's zone unless the user changes the time."""
+    ann, mapping = connect_user()
+    made = sim.insert_event(ann.email, ann.email, {
+        "summary": "Flight HND-JFK", "start": when("2031-07-01T11:00:00", "Asia/Tokyo"),
+        "end": when("2031-07-01T10:00:00", "America/New_York")})
+    sync(mapping)
+    [activity] = activities()
+    response = submit_activity_form(browser(ann), activity.id, subject="Flight NH 110")
+    assert response.status_code == 302
+    assert sync(mapping).errors == 0
+    event = sim.get_event(ann.email, ann.email, made["id"])
+    assert event["summary"] == "Flight NH 110"
+    assert event["start"] == {"dateTime": "2031-07-01T11:00:00+09:00",
+                              "timeZone": "Asia/Tokyo"}
+    assert event["end"] == {"dateTime": "2031-07-01T10:00:00-04:00",
+                            "timeZone": "America/New_York"}
+
+
 # -- recurrence -----------------------------------------------------------------------------
 
 

@@ -49,7 +49,7 @@ def test_lord_howe_half_hour_gap_typed_in_the_form(connect_user, sync, browser, 
     assert event["start"]["timeZone"] == "Australia/Lord_Howe"
 
 
-def test_an_event_in_another_zone_keeps_its_zone_through_a_crm_edit(connect_user, sim, sync,
+def test_an_event_in_another_zone_keeps_its_instant_through_a_form_edit(connect_user, sim, sync,
                                                                    browser):
     """A Tokyo meeting in a Berlin user's calendar: the CRM shows it at the right instant,
     and a CRM edit of its title leaves Google's time and zone alone."""
