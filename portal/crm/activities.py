@@ -82,6 +82,7 @@ def annotate(activities):
         activity.from_google = False
         activity.google_html_link = ""
         activity.google_synced = False
+        activity.google_removed = False
         activity.locked_reason = None
     if items:
         activities_shown.send(items)

@@ -38,6 +38,8 @@ def _int_or_none(value):
         return None
 
 
+#: a subject typed in the form; Google's own titles may be longer and are kept
+SUBJECT_MAX = 2000
 REMINDER_METHODS = (("popup", "Notification"), ("email", "Email"))
 REMINDER_RANGE = "Enter minutes from 0 to 40320 (four weeks)."
 #: reminder rows on the form (Google keeps at most five)
@@ -45,8 +47,7 @@ REMINDER_ROWS = 5
 
 
 class ActivityForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired("Enter a subject."),
-                                                 Length(max=2000)])
+    subject = StringField("Subject", validators=[DataRequired("Enter a subject.")])
     activity_type_id = SelectField("Activity type", coerce=_int_or_none,
                                    validators=[DataRequired("Choose an activity type.")])
     status = SelectField("Status", choices=[(s, s) for s in STATUSES], default=STATUSES[0])
@@ -245,6 +246,7 @@ class ActivityForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         super().validate(extra_validators)
+        self._check_subject_length()
         if self.all_day.data:
             # Times are ignored for all-day activities, whatever is left in them.
             for field in (self.start_time, self.end_time):
@@ -350,6 +352,15 @@ class ActivityForm(FlaskForm):
                                              start_weekday=rr.weekday_code(start_day))
         return True
 
+    def _check_subject_length(self):
+        """Long titles come from Google; only a subject typed here is held to the limit,
+        so an edit of another field is never refused over the title."""
+        subject = self.subject.data or ""
+        unchanged = self.original is not None and subject.strip() == (
+            self.original.subject or "").strip()
+        if len(subject) > SUBJECT_MAX and not unchanged:
+            self.subject.errors.append(f"Keep the subject under {SUBJECT_MAX} characters.")
+
     def _repeat_untouched(self):
         """True when the Repeat inputs say what the form showed and the series starts where
         it did."""
@@ -373,6 +384,24 @@ class ActivityForm(FlaskForm):
                 and ends == current.ends
                 and (ends != rr.ENDS_COUNT or self.repeat_count.data == current.count)
                 and (ends != rr.ENDS_UNTIL or self.repeat_until.data == current.until))
+
+    def _time_zone(self):
+        """The zone to save: a series keeps repeating in its own; an activity whose times
+        the person did not touch keeps its own (a flight Google keeps in Tokyo time stays
+        so when only its title is edited); else the viewer's, the zone they typed in."""
+        if self.recurrence:
+            return self.rule_zone
+        original = self.original
+        if original is not None and bool(self.all_day.data) == bool(original.all_day):
+            if original.all_day:
+                unchanged = (self.start_date.data, self.end_date.data) == (
+                    original.start_date, original.end_date)
+            else:
+                unchanged = (self.start_utc, self.end_utc) == (original.start_at,
+                                                               original.end_at)
+            if unchanged:
+                return original.time_zone or self.zone_name
+        return self.zone_name
 
     def _kept_if_unchanged(self, typed_local, typed_utc, stored):
         """``stored`` when the typed wall-clock time is what the form showed of it (to the
@@ -436,12 +465,13 @@ class ActivityForm(FlaskForm):
             status=self.status.data,
             priority=self.priority.data,
             all_day=bool(self.all_day.data),
-            location=(self.location.data or "").strip(),
-            description=self.description.data or "",
+            # Browsers post text areas with CRLF line ends; the CRM (and Google) keep LF.
+            location=_lines_of(self.location.data).strip(),
+            description=_lines_of(self.description.data),
             organizer_id=self.organizer_id.data,
             show_in_calendar=bool(self.show_in_calendar.data),
             visibility=self.visibility.data,
-            time_zone=self.rule_zone if self.recurrence else self.zone_name,
+            time_zone=self._time_zone(),
             recurrence=self.recurrence,
         )
         reminders = self.reminders()
@@ -462,6 +492,10 @@ for _n in range(1, REMINDER_ROWS):
     setattr(ActivityForm, f"reminder_minutes_{_n}", IntegerField(
         "Minutes before", validators=[Optional(), NumberRange(0, REMINDER_MAX_MINUTES,
                                                               REMINDER_RANGE)]))
+
+
+def _lines_of(text):
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _series_start_day(activity, zone_name):

@@ -305,9 +305,11 @@ _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "
 
 
 def recurrence_lines(text):
-    """The non-empty lines of a recurrence text, upper-cased property names kept as sent."""
+    """The non-empty lines of a recurrence text (or of a list of lines), as sent."""
     if not text:
         return []
+    if isinstance(text, (list, tuple)):
+        text = "\n".join(str(line) for line in text)
     return [line.strip() for line in str(text).replace("\r", "\n").split("\n") if line.strip()]
 
 

@@ -401,6 +401,9 @@ class Context:
 
     people: People = NOBODY
     organizer_linked: frozenset = frozenset()
+    #: activity UIDs that exist in the CRM (of the events carrying our back-reference);
+    #: None when the caller did not look them up
+    known_uids: frozenset | None = None
     syncing_calendars: dict = field(default_factory=dict, compare=False, hash=False)
     moved: dict = field(default_factory=dict, compare=False, hash=False)
     self_answering: dict = field(default_factory=dict, compare=False, hash=False)
@@ -704,7 +707,8 @@ def activity_fields(event, default_time_zone="UTC", people=NOBODY, emails=(), se
     start = resource.get("start") or {}
     end = resource.get("end") or {}
     fields = {
-        "subject": resource.get("summary") or NO_TITLE,
+        "subject": resource.get("summary") if (resource.get("summary") or "").strip()
+        else NO_TITLE,
         "description": resource.get("description") or "",
         "location": resource.get("location") or "",
         "status": STATUS_NOT_HELD if resource.get("status") == "cancelled" else STATUS_PLANNED,
@@ -768,6 +772,20 @@ def activity_fields(event, default_time_zone="UTC", people=NOBODY, emails=(), se
     fields["external_organizer"] = external
     fields["attendees"] = tuple(attendees)
     return fields
+
+
+def _google_edit_time(event, link):
+    """When Google's copy was last edited, for "most recent wins": its ``updated``, unless
+    guests answered since the last sync (an answer moves ``updated`` too, so the time of
+    the edit itself is then unknown and the CRM's dated edit wins)."""
+    before = {(a.get("email") or "").lower(): a.get("responseStatus")
+              for a in link.google_attendees if isinstance(a, dict)}
+    if before:
+        for item in event.resource.get("attendees") or ():
+            email = (item.get("email") or "").lower()
+            if email in before and item.get("responseStatus") != before[email]:
+                return None
+    return event.updated
 
 
 def _answers(fields):
@@ -1393,6 +1411,13 @@ class _ImportPlanner:
             return [head] + self.plan_changed(event, moved_here, activity, force=True)
         activity, why = self._match(event)
         role = role_of(event, mapping)
+        if activity is None and event.activity_uid is not None \
+                and not event.recurring_event_id and self.ctx.known_uids is not None \
+                and event.activity_uid not in self.ctx.known_uids:
+            # The portal made it, for an activity deleted in the CRM since (its tombstone
+            # was forgotten): importing it would bring the deleted activity back.
+            return [Action(SKIP, event_id=event.id, event=event,
+                           reason="made by the CRM for an activity deleted since")]
         if activity is not None and activity.id not in self.claimed:
             self.claimed.add(activity.id)
             return self.plan_link(event, activity, role, why)
@@ -1467,7 +1492,8 @@ class _ImportPlanner:
         base = usable_base(link)
         if base is None:
             base = first_base(link, activity, crm_now, google_now)
-        winner = _conflict_winner(mapping.conflict_rule, activity.modified_at, event.updated)
+        winner = _conflict_winner(mapping.conflict_rule, activity.modified_at,
+                                  _google_edit_time(event, link))
         from_crm, from_google, both, agreed = merge(base, crm_now, google_now, allowed, winner)
         new_base = _new_base(base, crm_now, google_now, from_crm, from_google, agreed)
         answers = _answers(fields) if "attendees" in allowed.read else None
@@ -1580,7 +1606,7 @@ class _ImportPlanner:
                                   "google": _jsonable(self.fields(event))},
                         reason=f"deleted in CRM, edited in Google since; {winner} wins")
         fields = self.fields(event)
-        if winner == OWNER_GOOGLE and _representable(fields):
+        if winner == OWNER_GOOGLE and mapping.import_enabled and _representable(fields):
             base = _state_of_fields(fields, f"user:{mapping.user_id}", None)
             base["v"] = BASE_VERSION
             return [record, Action(CREATE_ACTIVITY, link_id=link.id, event_id=event.id,

@@ -575,9 +575,12 @@ class Runner:
         own_uids = {ev.activity_uid for ev in unlinked if ev.activity_uid is not None}
         activity_ids = {l.activity_id for l in list(links) + list(other_links)
                         if l.activity_id is not None}
-        if own_uids:
-            activity_ids |= set(in_query(lambda chunk: select(Activity.id).where(
-                Activity.uid.in_(chunk)), own_uids))
+        known_uids = set()
+        for chunk in chunks(own_uids):
+            for activity_id, uid in db.session.execute(select(Activity.id, Activity.uid).where(
+                    Activity.uid.in_(chunk))):
+                activity_ids.add(activity_id)
+                known_uids.add(uid)
         if ical_uids:
             activity_ids |= set(in_query(lambda chunk: select(Activity.id).where(
                 Activity.ical_uid.in_(chunk)), ical_uids))
@@ -589,7 +592,8 @@ class Runner:
         built = Snapshots(rows)
         snaps = [built.of(a) for a in rows]
         self.snaps.update((s.id, s) for s in snaps)
-        self.ctx = self.import_context(events, links, existing)
+        self.ctx = replace(self.import_context(events, links, existing),
+                           known_uids=frozenset(known_uids))
         plan = e.plan_import(self.snap, events, [link_snapshot(l, existing) for l in links],
                              snaps, full_sync=listing.full,
                              other_links=[link_snapshot(l, existing) for l in other_links],
@@ -757,8 +761,17 @@ class Runner:
             if activity is None or link is None:
                 return
             organizer_id = activity.organizer_id
-            crm_writes.write_fields(activity, action.fields, action.groups or e.FIELD_GROUPS,
-                                    self.directory, organizer_id, self.user)
+            try:
+                crm_writes.write_fields(activity, action.fields,
+                                        action.groups or e.FIELD_GROUPS, self.directory,
+                                        organizer_id, self.user)
+            except crm_activities.ActivityError as exc:
+                # One event the CRM cannot take is logged and skipped; the rest goes on.
+                db.session.refresh(activity)
+                self.counts.errors += 1
+                self.log("error", f"The CRM cannot take this change from Google: {exc}",
+                         activity.id, action.event_id, activity.subject)
+                return
             if action.answers:
                 crm_writes.apply_answers(activity, action.answers, self.skip_answers(activity))
             self._refresh_snap(activity)

@@ -77,13 +77,14 @@ def mark_activities(activities):
     for activity in activities:
         own = links.get(activity.id, [])
         active = [l for l in own if l.state == LINK_ACTIVE]
-        shown = next((l for l in active if l.html_link), None) \
-            or next((l for l in own if l.html_link), None)
+        shown = next((l for l in active if l.html_link), None)
         cache[activity.id] = shown
         activity.from_google = (getattr(activity, "origin", None) == ORIGIN_GOOGLE
-                                and bool(own))
+                                and bool(active))
         activity.google_html_link = shown.html_link if shown is not None else ""
         activity.google_synced = bool(active) and not activity.from_google
+        #: its event was deleted in Google and the activity kept (no longer synced)
+        activity.google_removed = bool(own) and not active
         activity.locked_reason = lock_reason_for(own)
 
 
@@ -101,7 +102,7 @@ def google_link(activity):
     if activity.id not in cache:
         own = links_by_activity([activity.id]).get(activity.id, [])
         cache[activity.id] = next((l for l in own if l.state == LINK_ACTIVE and l.html_link),
-                                  None) or next((l for l in own if l.html_link), None)
+                                  None)
     return cache[activity.id]
 
 
@@ -140,8 +141,11 @@ def last_successful_sync_at(user):
 
 
 def forget_user_links(user):
-    """Delete every EventLink of ``user`` (the "forget links" choice on disconnect)."""
-    db.session.execute(delete(EventLink).where(EventLink.user_id == user.id))
+    """Delete the EventLinks of ``user``'s activities (the "forget links" choice on
+    disconnect). Tombstones stay: they are deletes made in the CRM that the next export
+    still owes Google, or a reconnect would bring those activities back."""
+    db.session.execute(delete(EventLink).where(EventLink.user_id == user.id,
+                                               EventLink.activity_id.is_not(None)))
 
 
 def tombstone_links(activity):

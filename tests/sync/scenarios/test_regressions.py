@@ -1,5 +1,5 @@
-"""Scenarios that expose bugs in the portal (issue 9). Each test states what a user sees,
-what is expected, and where the root cause is. They fail until the engine is fixed."""
+"""Regressions: scenarios that exposed bugs in the portal (issue 9), found by an adversarial
+review. Each test states what a user saw, what is expected, and where the root cause was."""
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -8,8 +8,8 @@ from portal.extensions import db
 from portal.google.models import CalendarMapping
 from portal.sync.engine import google_event_id
 
-from scenario_kit import (UTC, activities, crm_calendar, delete, fresh, google_starts, live,
-                          post_form_page, save_mapping, submit_activity_form, when)
+from scenario_kit import (UTC, activities, crm_calendar, delete, edit, fresh, google_starts,
+                          live, post_form_page, save_mapping, submit_activity_form, when)
 
 BERLIN = "Europe/Berlin"
 MONDAY = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)  # Monday 3 March 2031, 10:00 in Berlin
