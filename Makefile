@@ -37,9 +37,12 @@ soak: install
 	  $(BIN)/python -m pytest tests/sync/test_sync_properties.py \
 	  tests/sync/test_sync_properties_shared.py $(PYTEST_ARGS)
 
+# Every figure of the sync, scheduler and pages next to its target (about 5 minutes).
 bench: install
-	$(BIN)/python bench/dispatcher_bench.py
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/dispatcher_bench.py
+	$(BIN)/python bench/pacing_bench.py
+	$(BIN)/python bench/web_bench.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

