@@ -39,6 +39,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from portal.crm.calendar_view import series_last_day
 from portal.crm.reminders import Reminders
+from portal.sync.core import merge as m
+from portal.sync.core.merge import (BASE_VERSION, CONFLICT_CRM_WINS, CONFLICT_GOOGLE_WINS,
+                                    CONFLICT_MOST_RECENT, CONFLICT_RULES, Rights)
 
 # -- constants ------------------------------------------------------------------------------------
 
@@ -55,10 +58,6 @@ LINK_DETACHED = "detached"
 ROLE_ORGANIZER = "organizer"
 ROLE_GUEST = "guest"
 
-CONFLICT_CRM_WINS = "crm_wins"
-CONFLICT_GOOGLE_WINS = "google_wins"
-CONFLICT_MOST_RECENT = "most_recent"
-CONFLICT_RULES = (CONFLICT_CRM_WINS, CONFLICT_GOOGLE_WINS, CONFLICT_MOST_RECENT)
 
 STATUS_PLANNED = "Planned"
 STATUS_HELD = "Held"
@@ -121,8 +120,6 @@ GROUP_FIELDS = {
     "visibility": ("visibility",), "reminders": ("reminders",), ANSWER: ("answer",),
 }
 
-#: the version of the remembered base's format (older bases are not trusted)
-BASE_VERSION = 2
 
 _B32_STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_HEX = "0123456789abcdefghijklmnopqrstuv"
@@ -878,15 +875,6 @@ def _state_of_fields(fields, organizer_key, user_id):
     }
 
 
-@dataclass(frozen=True)
-class Rights:
-    """The groups Google may change in the CRM (``read``) and the CRM may change in Google
-    (``write``) through one link."""
-
-    read: frozenset
-    write: frozenset
-
-
 def rights(link, activity, mapping, ctx, guests_can_modify=None):
     """What ``link`` may carry for ``activity``. The organizer's copy carries the shared
     fields both ways; guests' copies carry them into the CRM only while the organizer's
@@ -918,79 +906,9 @@ def _answer_user(link, mapping):
     return mapping.user_id if link.role == ROLE_GUEST else None
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
-
-
-def _conflict_winner(rule, crm_time, google_time):
-    if rule == CONFLICT_GOOGLE_WINS:
-        return OWNER_GOOGLE
-    if rule == CONFLICT_MOST_RECENT:
-        if crm_time is not None and google_time is not None and google_time > crm_time:
-            return OWNER_GOOGLE
-        return OWNER_CRM
-    return OWNER_CRM
-
-
-_MISSING = object()
-
-
-def merge(base, crm_now, google_now, allowed, winner):
-    """Three-way merge of field groups against ``base``.
-
-    Returns ``(from_crm, from_google, both, agreed)``: groups to write to Google, groups to
-    write to the CRM, groups changed on both sides (decided by ``winner`` where the link may
-    carry them), and groups both sides now agree on. A group changed on a side the link may
-    not carry is left alone (the other copy, or a later sync with the switch on, decides).
-    """
-    from_crm, from_google, both, agreed = [], [], [], []
-    for group in FIELD_GROUPS:
-        mine, theirs = crm_now.get(group), google_now.get(group)
-        if mine == theirs:
-            agreed.append(group)
-            continue
-        old = base.get(group, _MISSING)
-        crm_changed, google_changed = mine != old, theirs != old
-        can_read, can_write = group in allowed.read, group in allowed.write
-        if google_changed and not crm_changed:
-            if can_read:
-                from_google.append(group)
-        elif crm_changed and not google_changed:
-            if can_write:
-                from_crm.append(group)
-        elif can_read or can_write:
-            both.append(group)
-            if winner == OWNER_GOOGLE and can_read:
-                from_google.append(group)
-            elif winner == OWNER_CRM and can_write:
-                from_crm.append(group)
-    return from_crm, from_google, both, agreed
-
-
-def _new_base(base, crm_now, google_now, from_crm, from_google, agreed):
-    out = dict(base)
-    for group in agreed:
-        out[group] = crm_now[group]
-    for group in from_google:
-        out[group] = google_now[group]
-    for group in from_crm:
-        out[group] = crm_now[group]
-    out["v"] = BASE_VERSION
-    return out
-
-
 def usable_base(link):
     """The link's base if it is one this engine wrote, else None."""
-    base = link.base_fields
-    if isinstance(base, dict) and base.get("v") == BASE_VERSION:
-        return base
-    return None
+    return m.usable(link.base_fields)
 
 
 def first_base(link, activity, crm_now, google_now):
@@ -1206,8 +1124,7 @@ def _plan_guest_export(mapping, link, activity, ctx):
         return [Action(REBASE, activity_id=activity.id, link_id=link.id,
                        event_id=link.event_id, synced_version=activity.version,
                        reason="waiting for Google's copy")]
-    groups = [g for g in FIELD_GROUPS if g in allowed.write and g in base
-              and crm_now[g] != base[g]]
+    groups = m.changed_groups(FIELD_GROUPS, base, crm_now, allowed)
     return [_patch_or_rebase(mapping, link, activity, groups, base, crm_now, ctx,
                              "your answer changed in CRM" if groups == [ANSWER]
                              else "changed in CRM")]
@@ -1492,20 +1409,17 @@ class _ImportPlanner:
         base = usable_base(link)
         if base is None:
             base = first_base(link, activity, crm_now, google_now)
-        winner = _conflict_winner(mapping.conflict_rule, activity.modified_at,
-                                  _google_edit_time(event, link))
-        from_crm, from_google, both, agreed = merge(base, crm_now, google_now, allowed, winner)
-        new_base = _new_base(base, crm_now, google_now, from_crm, from_google, agreed)
+        winner = m.winner(mapping.conflict_rule, activity.modified_at,
+                          _google_edit_time(event, link))
+        result = m.merge(FIELD_GROUPS, base, crm_now, google_now, allowed, winner)
+        from_crm, from_google, both = result.from_crm, result.from_google, result.both
+        new_base = result.base
         answers = _answers(fields) if "attendees" in allowed.read else None
         common = dict(activity_id=activity.id, link_id=link.id, event_id=event.id, event=event,
                       role=role)
         actions = []
-        record = {"rule": mapping.conflict_rule, "crm": _jsonable(crm_now),
-                  "google": _jsonable(google_now), "from_crm": from_crm,
-                  "from_google": from_google, "both_changed": both,
-                  "winner": winner if both else None}
-        summary = (f"from CRM: {', '.join(from_crm) or 'nothing'}; "
-                   f"from Google: {', '.join(from_google) or 'nothing'}")
+        record = m.record(mapping.conflict_rule, crm_now, google_now, result, winner)
+        summary = m.summary(result)
         if both:
             actions.append(Action(CONFLICT, conflict=record, **common,
                                   reason=f"changed on both sides ({', '.join(both)}): "
@@ -1574,11 +1488,11 @@ class _ImportPlanner:
         if crm_changed and activity.status != STATUS_NOT_HELD and allowed.write:
             # Deleted in Google, edited in the CRM since the last sync: a conflict like any
             # other; the rule decides whether the delete or the edit survives.
-            winner = _conflict_winner(mapping.conflict_rule, activity.modified_at,
+            winner = m.winner(mapping.conflict_rule, activity.modified_at,
                                       event.updated)
             actions.append(Action(
                 CONFLICT, conflict={"rule": mapping.conflict_rule, "winner": winner,
-                                    "crm": _jsonable(crm_state(activity)),
+                                    "crm": m.jsonable(crm_state(activity)),
                                     "google": {"status": "cancelled"}},
                 reason=f"edited in CRM, {reason} since the last sync; {winner} wins",
                 **common))
@@ -1599,11 +1513,11 @@ class _ImportPlanner:
         mapping = self.mapping
         if link.role == ROLE_GUEST or link.state == LINK_DETACHED:
             return []
-        winner = _conflict_winner(mapping.conflict_rule, link.crm_deleted_at, event.updated)
+        winner = m.winner(mapping.conflict_rule, link.crm_deleted_at, event.updated)
         record = Action(CONFLICT, link_id=link.id, event_id=event.id, event=event,
                         conflict={"rule": mapping.conflict_rule, "winner": winner,
                                   "crm": {"status": "deleted"},
-                                  "google": _jsonable(self.fields(event))},
+                                  "google": m.jsonable(self.fields(event))},
                         reason=f"deleted in CRM, edited in Google since; {winner} wins")
         fields = self.fields(event)
         if winner == OWNER_GOOGLE and mapping.import_enabled and _representable(fields):
