@@ -208,6 +208,32 @@ def batch_delete_contacts():
     return json_response({})
 
 
+@bp.get("/people:batchGet")
+def people_batch_get():
+    """people.getBatchGet: up to 200 ``resourceNames``, each answered with its own status
+    (a missing person is a 404 entry, not a failure of the call)."""
+    email = caller(PEOPLE_READ)
+    fields = _person_fields()
+    names = request.args.getlist("resourceNames")
+    if not names:
+        raise invalid("resourceNames are required.")
+    if len(names) > 200:
+        raise invalid("Too many resource names: at most 200 are allowed.")
+    st = store()
+    responses = []
+    with st.lock:
+        for name in names:
+            try:
+                cid, rec = ops().record(email, name)
+            except ApiError:
+                responses.append({"requestedResourceName": name, "httpStatusCode": 404,
+                                  "status": {"code": 5, "message": "Not Found"}})
+                continue
+            responses.append({"requestedResourceName": name, "httpStatusCode": 200,
+                              "person": ops().render(cid, rec, fields), "status": {}})
+    return json_response({"responses": responses})
+
+
 @bp.route("/people/<path:person>", methods=["GET", "PATCH", "DELETE"])
 def person_resource(person):
     """people.get, people.updateContact and people.deleteContact share the path pattern

@@ -58,6 +58,7 @@ def _import_models():
     import portal.google.models  # noqa: F401
     import portal.scheduler.models  # noqa: F401
     import portal.sync.models  # noqa: F401
+    import portal.sync.contacts.models  # noqa: F401
 
 
 def _register_blueprints(app):
@@ -65,7 +66,8 @@ def _register_blueprints(app):
     from portal.crm.routes import bp as crm
     from portal.google.routes import bp as google
     from portal.scheduler.routes import bp as scheduler
+    from portal.sync.contacts.routes import bp as contacts_sync
     from portal.sync.routes import bp as sync
 
-    for blueprint in (accounts, crm, google, sync, scheduler):
+    for blueprint in (accounts, crm, google, sync, contacts_sync, scheduler):
         app.register_blueprint(blueprint)

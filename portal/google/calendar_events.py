@@ -214,7 +214,7 @@ def _request(service, calendar_id, write, send_updates):
 def _run_batch(service, batch_uri, calendar_id, writes, send_updates, backoff, pacer=None):
     """Send ``writes`` (at most BATCH_SIZE) as one batch; retry parts that failed
     transiently. Returns {index: (response, classified error or None)}. ``pacer`` (see
-    portal.sync.pacing) is asked for one token per part first, and told Google's
+    portal.sync.core.pacing) is asked for one token per part first, and told Google's
     Retry-After."""
     outcome = {}
     pending = list(range(len(writes)))

@@ -36,8 +36,10 @@ from portal.google.urls import GoogleEndpoints
 DEFAULT_TIMEOUT = 30
 CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts"
-#: what the portal asks for on consent
-SCOPES = (CALENDAR_SCOPE, CONTACTS_SCOPE, "openid", "email", "profile")
+#: what the portal asks for on the first consent (the calendar only)
+SCOPES = (CALENDAR_SCOPE, "openid", "email")
+#: asked for, on top of what was granted, when a user turns the contacts sync on
+CONTACTS_SCOPES = SCOPES + (CONTACTS_SCOPE,)
 
 # Refresh-token answers that only a new consent can fix.
 _REAUTH_GRANT_ERRORS = {"invalid_grant", "unauthorized_client"}

@@ -19,7 +19,8 @@ from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.extensions import db
 from portal.google import services
-from portal.google.client import (CALENDAR_SCOPE, GoogleError, ReauthorizationNeeded)
+from portal.google.client import (CALENDAR_SCOPE, CONTACTS_SCOPE, CONTACTS_SCOPES, GoogleError,
+                                  ReauthorizationNeeded)
 from portal.google.forms import (CredentialsForm, DisconnectForm, SyncSettingsForm,
                                  calendar_choices, mapping_form)
 from portal.google.models import STATUS_NEEDS_REAUTH, GoogleConnection
@@ -118,6 +119,12 @@ def connect():
         return _fail(UNREADABLE_SECRET)
     conn = services.get_connection(current_user)
     extra = {"login_hint": conn.google_email} if conn is not None and conn.google_email else {}
+    # Incremental authorization: the contacts scope only when a user turns contacts on
+    # (Google adds what was granted before: include_granted_scopes).
+    asking_contacts = request.form.get("contacts") == "1"
+    session["google_asked_contacts"] = asking_contacts
+    if asking_contacts:
+        extra["scope"] = " ".join(CONTACTS_SCOPES)
     return client.authorize_redirect(creds.redirect_url, **extra)
 
 
@@ -155,6 +162,11 @@ def callback():
         # Drop the pending state so it cannot be replayed.
         client.framework.clear_state_data(session, request.args.get("state"))
         if error == "access_denied":
+            if session.pop("google_asked_contacts", False) and \
+                    services.connection_usable(current_user):
+                flash("You did not allow access to your contacts, so contacts stay off; your "
+                      "calendar sync keeps working.", "warning")
+                return redirect(url_for("contacts_sync.settings_page"))
             return _fail("You declined access at Google, so nothing was connected.")
         shown = f" ({error})" if _OAUTH_ERROR_RE.fullmatch(error) else ""
         return _fail(f"Google reported an error{shown}; nothing was connected.")
@@ -185,6 +197,13 @@ def callback():
         db.session.rollback()
         return _fail(str(exc))
     db.session.commit()
+    if session.pop("google_asked_contacts", False):
+        if CONTACTS_SCOPE in conn.scope_list:
+            flash("Google gave the portal access to your contacts.", "success")
+        else:
+            flash("Google did not give access to your contacts, so contacts stay off; your "
+                  "calendar sync keeps working.", "warning")
+        return redirect(url_for("contacts_sync.settings_page"))
     flash(f"Connected to Google as {conn.google_email}. Now choose your calendars.", "success")
     return redirect(url_for("google.sync_settings"))
 

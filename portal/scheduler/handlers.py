@@ -67,8 +67,28 @@ def clean_sync_runs(task):
     return Outcome(f"{deleted} sync run(s) older than 30 days deleted")
 
 
+def google_contacts_sync(task):
+    """One contacts sync job per user whose automatic contacts sync is due."""
+    from portal.accounts.models import User
+    from portal.jobs.contacts import due_contact_syncs, enqueue_contacts_sync
+    from portal.sync.contacts.models import ContactSyncSettings
+
+    due, reauth = due_contact_syncs()
+    job_ids = []
+    for settings_id, user_id in due:
+        run = enqueue_contacts_sync(db.session.get(User, user_id),
+                                    db.session.get(ContactSyncSettings, settings_id))
+        if not getattr(run, "already_running", False):
+            job_ids.append(run.job_id)
+    message = f"{len(job_ids)} contacts job(s) enqueued"
+    if reauth:
+        message += f"; {reauth} skipped (reconnect needed)"
+    return Outcome(message, job_ids)
+
+
 HANDLERS = {
     "google_calendar_export": google_calendar_export,
     "google_calendar_import": google_calendar_import,
     "clean_sync_runs": clean_sync_runs,
+    "google_contacts_sync": google_contacts_sync,
 }

@@ -26,6 +26,8 @@ DEFAULT_TASKS = (
      "Brings changes made in Google Calendar back into the CRM."),
     ("Clean old sync runs", "clean_sync_runs", 24 * 60 * 60,
      "Deletes synchronization run logs older than 30 days."),
+    ("Google Contacts sync", "google_contacts_sync", 15 * 60,
+     "Syncs each user's tagged contacts with their Google Contacts, both ways."),
 )
 
 

@@ -95,9 +95,13 @@ class EventLink(db.Model):
         return f"<EventLink {self.mapping_id}:{self.event_id} -> {self.activity_id}>"
 
 
+KIND_CALENDAR = "calendar"
+KIND_CONTACTS = "contacts"
+
+
 class SyncRun(db.Model):
-    """One sync of one mapping in one direction, keyed by the RQ job id so the outcome stays
-    visible after Redis forgot the job."""
+    """One sync of one calendar mapping (or of a user's contacts) in one direction, keyed by
+    the RQ job id so the outcome stays visible after Redis forgot the job."""
 
     __tablename__ = "sync_runs"
 
@@ -108,6 +112,11 @@ class SyncRun(db.Model):
         db.ForeignKey("calendar_mappings.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id", ondelete="CASCADE"),
                                          index=True)
+    #: "calendar" (a mapping's activities) or "contacts" (the user's tagged contacts)
+    kind: Mapped[str] = mapped_column(db.String(16), default=KIND_CALENDAR)
+    #: for a contacts run: the user's contacts sync settings
+    contact_settings_id: Mapped[int | None] = mapped_column(
+        db.ForeignKey("contact_sync_settings.id", ondelete="SET NULL"), index=True)
     #: export | import | both
     direction: Mapped[str] = mapped_column(db.String(8), default=DIRECTION_BOTH)
     #: queued | running | succeeded | failed | retrying | needs_reauth
@@ -150,6 +159,8 @@ class SyncRunEntry(db.Model):
     #: the engine's action kind (insert_event, update_activity, conflict, skip, error...)
     action: Mapped[str] = mapped_column(db.String(32))
     activity_id: Mapped[int | None] = mapped_column()
+    #: for a contacts run: the contact (and ``event_id`` holds the person's resource name)
+    contact_id: Mapped[int | None] = mapped_column()
     event_id: Mapped[str | None] = mapped_column(db.String(1024))
     subject: Mapped[str] = mapped_column(db.Text, default="")
     detail: Mapped[str] = mapped_column(db.Text, default="")

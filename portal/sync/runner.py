@@ -35,7 +35,7 @@ from portal.google.models import CalendarMapping
 from portal.jobs.connection import get_redis
 from portal.sync import crm_writes
 from portal.sync import engine as e
-from portal.sync.pacing import pacer_for
+from portal.sync.core.pacing import pacer_for
 from portal.sync.directory import (Directory, Snapshots, chunks, emails_of_user, event_state,
                                    in_query, link_snapshot, load_activities, organizer_linked,
                                    self_answering, snapshot, syncing_calendars)

@@ -40,9 +40,15 @@ def test_authorization_request_asks_for_offline_access_with_pkce(client, make_us
     assert params["access_type"] == "offline" and params["prompt"] == "consent"
     assert params["code_challenge_method"] == "S256" and params["code_challenge"]
     assert params["include_granted_scopes"] == "true" and params["state"]
-    assert set(params["scope"].split()) == {CAL, "https://www.googleapis.com/auth/contacts",
-                                            "openid", "email", "profile"}
+    # the first consent asks for the calendar only; contacts come when a user turns them on
+    assert set(params["scope"].split()) == {CAL, "openid", "email"}
     assert params["redirect_uri"] == configured["redirect_uri"]
+    again = client.post_form("/google/connect", {"contacts": "1"},
+                             page="/profile/external-accounts")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(again.headers["Location"]).query).items()}
+    assert set(params["scope"].split()) == {CAL, "https://www.googleapis.com/auth/contacts",
+                                            "openid", "email"}
+    assert params["include_granted_scopes"] == "true"
 
 
 def test_denied_consent_stores_nothing(client, make_user, login, configured, connect, page_text):

@@ -22,7 +22,7 @@ def test_defaults_are_seeded_once(app):
     _tasks()
     names = db.session.scalars(select(CronTask.name)).all()
     assert sorted(names) == ["Clean old sync runs", "Google Calendar export",
-                             "Google Calendar import"]
+                             "Google Calendar import", "Google Contacts sync"]
 
 
 def test_due_task_is_claimed_once_per_period(app):
@@ -31,7 +31,8 @@ def test_due_task_is_claimed_once_per_period(app):
     assert claimed == set(tasks)
     assert services.claim_due_tasks(NOW + timedelta(minutes=1)) == []
     again = {t.handler for t in services.claim_due_tasks(NOW + timedelta(minutes=15))}
-    assert again == {"google_calendar_export", "google_calendar_import"}
+    assert again == {"google_calendar_export", "google_calendar_import",
+                     "google_contacts_sync"}
 
 
 def test_inactive_task_is_not_claimed(app):
@@ -59,7 +60,7 @@ def test_two_dispatchers_at_the_same_moment_claim_each_task_once(_app, app):
     for t in threads:
         t.join()
     claimed = results[0] + results[1]
-    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 3
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 4
 
 
 def test_scheduler_page_is_admin_only(client, make_user, login):

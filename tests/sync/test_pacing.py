@@ -6,7 +6,7 @@ import time
 
 from portal.extensions import db
 from portal.jobs.connection import get_redis
-from portal.sync.pacing import Pacer
+from portal.sync.core.pacing import Pacer
 
 
 def test_a_pacer_lets_a_burst_through_then_keeps_the_rate(app):

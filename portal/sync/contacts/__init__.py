@@ -1,0 +1,1 @@
+"""Contacts <-> Google Contacts (People API): the same shape as the calendar sync."""

@@ -1,0 +1,567 @@
+"""The contacts sync planner: CRM contacts carrying a user's private tag <-> Google contacts
+in the label (contact group) named after it. Pure planning: no Flask, no database, no HTTP.
+
+A contact is described as field groups in the CRM's terms (:func:`crm_state`,
+:func:`google_state`) and merged against the base remembered on the link with the shared
+three-way merge (portal.sync.core.merge). Google's person keeps whatever the CRM does not show
+(other names, more addresses or organizations, photos, relations...): an update sends only the
+person fields of the groups the CRM changed, and lists Google keeps more of than the CRM
+(organizations, addresses) keep their other entries.
+
+Membership of the label is the tag: a tagged contact is in the label; a person taken out of
+the label loses the tag in the CRM; an untagged (or no longer visible) contact leaves it.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from portal.sync.core import merge as m
+
+OWNER_CRM = "crm"
+OWNER_GOOGLE = "google"
+LINK_ACTIVE = "active"
+LINK_DETACHED = "detached"
+
+GROUPS = ("name", "emails", "phones", "organization", "address", "birthday", "notes")
+#: the person field each group is written to
+PERSON_FIELD = {"name": "names", "emails": "emailAddresses", "phones": "phoneNumbers",
+                "organization": "organizations", "address": "addresses",
+                "birthday": "birthdays", "notes": "biographies"}
+#: what the sync reads of a person
+READ_MASK = ("names,emailAddresses,phoneNumbers,organizations,addresses,birthdays,"
+             "biographies,memberships,urls,metadata")
+LABELS = ("work", "home", "mobile", "other")
+#: Google's phone types as the CRM's labels (the rest are "other")
+PHONE_LABEL = {"mobile": "mobile", "workMobile": "mobile", "home": "home", "work": "work"}
+#: the type of the URL pointing back at the CRM contact
+BACKLINK_TYPE = "CRM"
+
+# Action kinds. Google-side ones carry a person body.
+CREATE_PERSON = "create_person"
+UPDATE_PERSON = "update_person"
+DELETE_PERSON = "delete_person"
+#: put a person in the label, or take them out
+ADD_TO_LABEL = "add_to_label"
+REMOVE_FROM_LABEL = "remove_from_label"
+CREATE_CONTACT = "create_contact"
+UPDATE_CONTACT = "update_contact"
+DELETE_CONTACT = "delete_contact"
+#: the person left the label in Google: the contact loses the tag
+UNTAG_CONTACT = "untag_contact"
+LINK = "link"
+UNLINK = "unlink"
+REBASE = "rebase"
+CONFLICT = "conflict"
+MERGED = "merged"
+SKIP = "skip"
+
+GOOGLE_ACTIONS = (CREATE_PERSON, UPDATE_PERSON, DELETE_PERSON, ADD_TO_LABEL,
+                  REMOVE_FROM_LABEL)
+
+
+# -- snapshots ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ContactSnapshot:
+    """A CRM contact as the planner sees it. ``tagged``: it carries the synced tag;
+    ``visible``: the syncing user may still see it."""
+
+    id: int | None
+    uid: uuid.UUID
+    version: int
+    last_name: str
+    first_name: str = ""
+    organization: str = ""
+    job_title: str = ""
+    street: str = ""
+    city: str = ""
+    postal_code: str = ""
+    region: str = ""
+    country: str = ""
+    birthday: date | None = None
+    notes: str = ""
+    emails: tuple = ()
+    phones: tuple = ()
+    tagged: bool = True
+    visible: bool = True
+    modified_at: datetime | None = None
+    #: the CRM page of the contact (the person's link back)
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class PersonSnapshot:
+    """A Google contact as listed or fetched."""
+
+    resource_name: str
+    etag: str = ""
+    deleted: bool = False
+    resource: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_resource(cls, resource):
+        metadata = resource.get("metadata") or {}
+        return cls(resource_name=resource["resourceName"], etag=resource.get("etag") or "",
+                   deleted=bool(metadata.get("deleted")), resource=resource)
+
+    def in_group(self, group):
+        return group in groups_of(self.resource)
+
+    @property
+    def emails(self):
+        return [(e.get("value") or "").strip().lower()
+                for e in self.resource.get("emailAddresses") or () if e.get("value")]
+
+    @property
+    def updated(self):
+        for source in (self.resource.get("metadata") or {}).get("sources") or ():
+            if source.get("updateTime"):
+                return parse_time(source["updateTime"])
+        return None
+
+
+@dataclass(frozen=True)
+class LinkSnapshot:
+    """A ContactLink row as the planner sees it."""
+
+    id: int | None
+    contact_id: int | None
+    resource_name: str
+    etag: str = ""
+    synced_version: int | None = None
+    owner: str = OWNER_CRM
+    state: str = LINK_ACTIVE
+    base_fields: dict | None = field(default=None, compare=False, hash=False)
+    crm_deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One user's contacts sync: the label (contact group) of their tag, the conflict rule,
+    what a delete in Google does."""
+
+    id: int | None
+    user_id: int | None
+    group: str
+    conflict_rule: str = m.CONFLICT_CRM_WINS
+    delete_in_crm_on_google_delete: bool = False
+    export_enabled: bool = True
+    import_enabled: bool = True
+
+
+@dataclass
+class Action:
+    kind: str
+    contact_id: int | None = None
+    link_id: int | None = None
+    resource_name: str | None = None
+    #: the person body to create or update, and the fields it updates
+    body: dict | None = None
+    fields: tuple = ()
+    etag: str | None = None
+    #: the contact values to create or update (from :func:`contact_values`)
+    values: dict | None = None
+    groups: tuple | None = None
+    person: PersonSnapshot | None = None
+    owner: str | None = None
+    base: dict | None = None
+    synced_version: int | None = None
+    conflict: dict | None = None
+    reason: str = ""
+
+    @property
+    def is_google_write(self):
+        return self.kind in GOOGLE_ACTIONS
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def parse_time(value):
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def groups_of(resource):
+    """The contact groups (resource names) a person belongs to."""
+    out = set()
+    for item in (resource or {}).get("memberships") or ():
+        membership = (item or {}).get("contactGroupMembership") or {}
+        name = membership.get("contactGroupResourceName")
+        if not name and membership.get("contactGroupId"):
+            name = "contactGroups/" + membership["contactGroupId"]
+        if name:
+            out.add(name)
+    return out
+
+
+def _first(resource, key):
+    items = (resource or {}).get(key) or ()
+    return items[0] if items else {}
+
+
+def _label(value, table=None):
+    if table is not None:
+        return table.get(value, "other")
+    return value if value in LABELS else "other"
+
+
+# -- the field groups -----------------------------------------------------------------------------
+
+def crm_state(contact):
+    """The field groups of a CRM contact, JSON-native."""
+    return {
+        "name": [contact.first_name or "", contact.last_name or ""],
+        "emails": [[email.lower(), label] for email, label in contact.emails],
+        "phones": [[number, label] for number, label in contact.phones],
+        "organization": [contact.organization or "", contact.job_title or ""],
+        "address": [contact.street or "", contact.city or "", contact.postal_code or "",
+                    contact.region or "", contact.country or ""],
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "notes": contact.notes or "",
+    }
+
+
+def contact_values(resource):
+    """The CRM contact's values a Google person maps to (the reverse of
+    :func:`person_body`); a person without a family name keeps the CRM's rule of a last
+    name (the given name, or the first address)."""
+    name = _first(resource, "names")
+    first, last = (name.get("givenName") or "").strip(), (name.get("familyName") or "").strip()
+    if not last:
+        last = first or (name.get("unstructuredName") or name.get("displayName") or "").strip()
+        first = "" if last == first else first
+    emails, seen = [], set()
+    for item in resource.get("emailAddresses") or ():
+        value = (item.get("value") or "").strip().lower()
+        if value and value not in seen:
+            seen.add(value)
+            emails.append((value, _label(item.get("type"))))
+    if not last:
+        last = emails[0][0] if emails else "(no name)"
+    phones = [((item.get("value") or "").strip(), _label(item.get("type"), PHONE_LABEL))
+              for item in resource.get("phoneNumbers") or () if (item.get("value") or "").strip()]
+    org = _first(resource, "organizations")
+    address = _first(resource, "addresses")
+    birthday = None
+    when = _first(resource, "birthdays").get("date") or {}
+    try:
+        if when.get("year") and when.get("month") and when.get("day"):
+            birthday = date(when["year"], when["month"], when["day"])
+    except (TypeError, ValueError):
+        birthday = None
+    return {
+        "first_name": first[:100], "last_name": last[:100],
+        "emails": tuple(emails), "phones": tuple(phones),
+        "organization": (org.get("name") or "").strip()[:200],
+        "job_title": (org.get("title") or "").strip()[:200],
+        "street": (address.get("streetAddress") or "").strip()[:255],
+        "city": (address.get("city") or "").strip()[:100],
+        "postal_code": (address.get("postalCode") or "").strip()[:32],
+        "region": (address.get("region") or "").strip()[:100],
+        "country": (address.get("country") or "").strip()[:100],
+        "birthday": birthday,
+        "notes": (_first(resource, "biographies").get("value") or "").strip(),
+    }
+
+
+def google_state(person):
+    """The field groups of a Google person in the CRM's terms (as an import would write
+    them), comparable with :func:`crm_state`."""
+    values = contact_values(person.resource if isinstance(person, PersonSnapshot) else person)
+    return crm_state(ContactSnapshot(id=None, uid=uuid.UUID(int=0), version=0, **values))
+
+
+#: the contact columns each group covers (what an import writes)
+GROUP_VALUES = {
+    "name": ("first_name", "last_name"), "emails": ("emails",), "phones": ("phones",),
+    "organization": ("organization", "job_title"),
+    "address": ("street", "city", "postal_code", "region", "country"),
+    "birthday": ("birthday",), "notes": ("notes",),
+}
+
+
+def person_body(contact, groups=GROUPS, current=None, group=None):
+    """The person fields for ``groups`` of ``contact``. Lists the CRM shows only the first
+    entry of (organizations, addresses) keep Google's other entries, and each entry keeps
+    what the CRM does not map (a department, a PO box...). ``group``: the label a new person
+    joins (its membership) and the link back to the CRM."""
+    current = current or {}
+    body = {}
+    if "name" in groups:
+        name = dict(_first(current, "names"))
+        for key in ("displayName", "displayNameLastFirst", "unstructuredName", "metadata"):
+            name.pop(key, None)
+        name.update(givenName=contact.first_name or "", familyName=contact.last_name or "")
+        body["names"] = [name]
+    if "emails" in groups:
+        body["emailAddresses"] = [{"value": email, "type": label}
+                                  for email, label in contact.emails]
+    if "phones" in groups:
+        body["phoneNumbers"] = [{"value": number, "type": label}
+                                for number, label in contact.phones]
+    if "organization" in groups:
+        body["organizations"] = _replace_first(current, "organizations", {
+            "name": contact.organization or "", "title": contact.job_title or ""},
+            bool(contact.organization or contact.job_title))
+    if "address" in groups:
+        parts = {"streetAddress": contact.street or "", "city": contact.city or "",
+                 "postalCode": contact.postal_code or "", "region": contact.region or "",
+                 "country": contact.country or ""}
+        body["addresses"] = _replace_first(current, "addresses", parts, any(parts.values()))
+    if "birthday" in groups:
+        body["birthdays"] = [{"date": {"year": contact.birthday.year,
+                                       "month": contact.birthday.month,
+                                       "day": contact.birthday.day}}] if contact.birthday else []
+    if "notes" in groups:
+        body["biographies"] = [{"value": contact.notes, "contentType": "TEXT_PLAIN"}] \
+            if contact.notes else []
+    if group is not None:
+        body["memberships"] = [{"contactGroupMembership": {
+            "contactGroupResourceName": group}}]
+        if contact.url:
+            body["urls"] = [{"value": contact.url, "type": BACKLINK_TYPE}]
+    return body
+
+
+def _replace_first(current, key, values, present):
+    rest = [dict(item) for item in (current.get(key) or ())[1:]]
+    if not present:
+        return rest
+    first = dict(_first(current, key))
+    first.pop("metadata", None)
+    first.pop("formattedValue", None)
+    first.update(values)
+    return [first] + rest
+
+
+def fields_of(groups):
+    """The person fields (an updatePersonFields mask) of ``groups``, in a stable order."""
+    return tuple(PERSON_FIELD[g] for g in GROUPS if g in groups)
+
+
+# -- planning -------------------------------------------------------------------------------------
+
+def _rights(settings):
+    return m.everything(GROUPS, settings.import_enabled, settings.export_enabled)
+
+
+def _base(link, contact, crm_now, google_now):
+    """The link's base; a new or older link takes the side the contact came from as the
+    master (the CRM for ours, Google for imported ones) when both differ."""
+    base = m.usable(link.base_fields) if link is not None else None
+    if base is not None:
+        return base
+    if link is not None and link.synced_version is not None \
+            and contact.version == link.synced_version:
+        return m.with_base_version(crm_now)
+    owner = link.owner if link is not None else OWNER_GOOGLE
+    return m.with_base_version(google_now if owner == OWNER_CRM else crm_now)
+
+
+def _merge_actions(settings, link, contact, person, reason_prefix=""):
+    """What both sides changed since the link's base: updates either way, and the log."""
+    crm_now, google_now = crm_state(contact), google_state(person)
+    base = _base(link, contact, crm_now, google_now)
+    win = m.winner(settings.conflict_rule, contact.modified_at, person.updated)
+    result = m.merge(GROUPS, base, crm_now, google_now, _rights(settings), win)
+    common = dict(contact_id=contact.id, link_id=link.id if link else None,
+                  resource_name=person.resource_name, person=person)
+    actions = []
+    record = m.record(settings.conflict_rule, crm_now, google_now, result, win)
+    if result.both:
+        actions.append(Action(CONFLICT, conflict=record, **common,
+                              reason=f"changed on both sides ({', '.join(result.both)}): "
+                                     f"{win} wins; " + m.summary(result)))
+    elif result.from_crm and result.from_google:
+        actions.append(Action(MERGED, conflict=record, **common,
+                              reason="different fields changed on each side, both kept; "
+                                     + m.summary(result)))
+    if result.from_google:
+        actions.append(Action(UPDATE_CONTACT, values=contact_values(person.resource),
+                              groups=tuple(result.from_google),
+                              base=None if result.from_crm else result.base,
+                              synced_version=link.synced_version if (result.from_crm and link)
+                              else None,
+                              reason=reason_prefix + "changed in Google: "
+                              + ", ".join(result.from_google), **common))
+    if result.from_crm:
+        fields = fields_of(result.from_crm)
+        actions.append(Action(UPDATE_PERSON, body=person_body(contact, result.from_crm,
+                                                              person.resource),
+                              fields=fields, etag=person.etag, base=result.base,
+                              reason=reason_prefix + "changed in CRM: "
+                              + ", ".join(result.from_crm), **common))
+    if not result.anything:
+        actions.append(Action(REBASE, base=result.base, synced_version=contact.version,
+                              reason=reason_prefix + "nothing to carry over", **common))
+    return actions
+
+
+def plan_export(settings, contacts, links, persons_by_email=None):
+    """Plan CRM -> Google. ``contacts``: the tagged contacts the user sees, plus every
+    linked contact that changed (untagged, hidden, edited); ``links``: the settings' links
+    that may lead to an action (tombstones included); ``persons_by_email``: Google contacts
+    of the user by address (from the listing), so a tagged contact already in Google is
+    linked and put in the label rather than created twice."""
+    actions = []
+    by_id = {c.id: c for c in contacts if c.id is not None}
+    linked = set()
+    persons_by_email = persons_by_email or {}
+    for link in links:
+        contact = by_id.get(link.contact_id) if link.contact_id is not None else None
+        if link.contact_id is not None:
+            linked.add(link.contact_id)
+        if contact is None:
+            if link.contact_id is None:
+                actions.extend(_plan_crm_delete(link))
+            continue
+        if link.state == LINK_DETACHED:
+            if contact.version != link.synced_version and contact.tagged and contact.visible:
+                # Deleted in Google, edited again here: it goes back (a new person).
+                actions.append(Action(UNLINK, contact_id=contact.id, link_id=link.id,
+                                      reason="edited again after deletion in Google"))
+                actions.extend(_plan_new_contact(settings, contact, persons_by_email))
+            continue
+        if not contact.tagged or not contact.visible:
+            why = "tag removed in CRM" if not contact.tagged else "no longer visible to you"
+            actions.append(Action(REMOVE_FROM_LABEL, contact_id=contact.id, link_id=link.id,
+                                  resource_name=link.resource_name, reason=why))
+            continue
+        if contact.version == link.synced_version:
+            continue
+        base = m.usable(link.base_fields)
+        crm_now = crm_state(contact)
+        if base is None:
+            groups = list(GROUPS)
+            base = {}
+        else:
+            groups = m.changed_groups(GROUPS, base, crm_now, _rights(settings))
+        if not groups:
+            actions.append(Action(REBASE, contact_id=contact.id, link_id=link.id,
+                                  resource_name=link.resource_name,
+                                  synced_version=contact.version, reason="nothing to send"))
+            continue
+        new_base = m.with_base_version({**base, **{g: crm_now[g] for g in groups}})
+        actions.append(Action(UPDATE_PERSON, contact_id=contact.id, link_id=link.id,
+                              resource_name=link.resource_name,
+                              body=person_body(contact, groups), fields=fields_of(groups),
+                              etag=link.etag or None, base=new_base,
+                              reason="changed in CRM: " + ", ".join(groups)))
+    for contact in contacts:
+        if contact.id in linked or not contact.tagged or not contact.visible:
+            continue
+        actions.extend(_plan_new_contact(settings, contact, persons_by_email))
+    return actions
+
+
+def _plan_new_contact(settings, contact, persons_by_email):
+    """A tagged contact with no person: the person already in Google with one of its
+    addresses (linked and put in the label), else a new one."""
+    for email, _label_ in contact.emails:
+        person = persons_by_email.get(email.lower())
+        if person is not None:
+            link = LinkSnapshot(id=None, contact_id=contact.id,
+                                resource_name=person.resource_name, owner=OWNER_CRM)
+            head = [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
+                           person=person, owner=OWNER_CRM,
+                           reason=f"already in Google ({email})")]
+            if not person.in_group(settings.group):
+                head.append(Action(ADD_TO_LABEL, contact_id=contact.id,
+                                   resource_name=person.resource_name,
+                                   reason="tagged in CRM"))
+            return head + _merge_actions(settings, link, contact, person)
+    crm_now = crm_state(contact)
+    return [Action(CREATE_PERSON, contact_id=contact.id,
+                   body=person_body(contact, GROUPS, group=settings.group),
+                   base=m.with_base_version(crm_now), owner=OWNER_CRM,
+                   reason="tagged in CRM")]
+
+
+def _plan_crm_delete(link):
+    """The contact was deleted in the CRM: a person the CRM made goes; one that came from
+    Google only leaves the label (it was the user's contact before the CRM knew it)."""
+    if link.state == LINK_DETACHED:
+        return [Action(UNLINK, link_id=link.id, reason="deleted in both")]
+    if link.owner == OWNER_CRM:
+        return [Action(DELETE_PERSON, link_id=link.id, resource_name=link.resource_name,
+                       reason="deleted in CRM")]
+    return [Action(REMOVE_FROM_LABEL, link_id=link.id, resource_name=link.resource_name,
+                   reason="deleted in CRM; the Google contact stays, out of the label")]
+
+
+def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by_email=None):
+    """Plan Google -> CRM. ``persons``: what the connections listing returned (all pages;
+    deleted people carry ``metadata.deleted``); ``links``: the links of those people (all of
+    the settings' links after a full listing); ``contacts``: the linked contacts and those
+    an address of a new person matches (``contacts_by_email``: {address: contact snapshot}
+    among the contacts the user sees)."""
+    actions = []
+    link_by_name = {link.resource_name: link for link in links}
+    by_id = {c.id: c for c in contacts if c.id is not None}
+    contacts_by_email = contacts_by_email or {}
+    claimed = {link.contact_id for link in links if link.contact_id is not None}
+    seen = set()
+    for person in persons:
+        seen.add(person.resource_name)
+        link = link_by_name.get(person.resource_name)
+        if link is not None and link.etag and link.etag == person.etag:
+            continue
+        if person.deleted:
+            if link is not None:
+                actions.extend(_plan_google_delete(settings, link, by_id))
+            continue
+        in_label = person.in_group(settings.group)
+        if link is None:
+            if in_label:
+                actions.extend(_plan_new_person(settings, person, contacts_by_email, claimed))
+            continue
+        contact = by_id.get(link.contact_id)
+        if contact is None or link.state == LINK_DETACHED:
+            continue  # deleted in the CRM (the export handles it), or detached
+        if not in_label:
+            actions.append(Action(UNTAG_CONTACT, contact_id=contact.id, link_id=link.id,
+                                  resource_name=person.resource_name, person=person,
+                                  reason="taken out of the label in Google"))
+            continue
+        actions.extend(_merge_actions(settings, link, contact, person))
+    if full_sync:
+        for link in links:
+            if link.resource_name not in seen and link.state != LINK_DETACHED \
+                    and link.contact_id is not None:
+                actions.extend(_plan_google_delete(settings, link, by_id,
+                                                   "missing from a full listing"))
+    return actions
+
+
+def _plan_new_person(settings, person, contacts_by_email, claimed):
+    """A person in the label that no link covers: the CRM contact with one of its addresses
+    (tagged and linked), else a new contact carrying the tag."""
+    for email in person.emails:
+        contact = contacts_by_email.get(email)
+        if contact is not None and contact.id not in claimed:
+            claimed.add(contact.id)
+            link = LinkSnapshot(id=None, contact_id=contact.id,
+                                resource_name=person.resource_name, owner=OWNER_GOOGLE)
+            return [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
+                           person=person, owner=OWNER_GOOGLE,
+                           reason=f"same address ({email}) already in CRM")] + \
+                _merge_actions(settings, link, contact, person)
+    values = contact_values(person.resource)
+    base = m.with_base_version(google_state(person))
+    return [Action(CREATE_CONTACT, resource_name=person.resource_name, person=person,
+                   values=values, base=base, owner=OWNER_GOOGLE, reason="new in Google")]
+
+
+def _plan_google_delete(settings, link, by_id, reason="deleted in Google"):
+    contact = by_id.get(link.contact_id)
+    if link.state == LINK_DETACHED or contact is None:
+        return [Action(UNLINK, link_id=link.id, reason=reason)]
+    if settings.delete_in_crm_on_google_delete:
+        return [Action(DELETE_CONTACT, contact_id=contact.id, link_id=link.id,
+                       resource_name=link.resource_name, reason=reason)]
+    return [Action(UNLINK, contact_id=contact.id, link_id=link.id,
+                   resource_name=link.resource_name, synced_version=contact.version,
+                   reason=reason + "; kept in CRM")]
