@@ -179,3 +179,33 @@ def test_a_zero_length_google_event_is_skipped_and_the_rest_is_imported(connect_
     assert [a.subject for a in db.session.scalars(db.select(Activity))] == ["Normal"]
     assert any("no duration" in e.detail for e in run.entries if e.action == "skip")
     assert sync(mapping).status == "succeeded"  # never stuck on it
+
+
+@pytest.mark.parametrize("status,count,outcome", [
+    (503, 50, "retrying"),  # still failing after the run's own retries: RQ retries later
+    (400, 1, "succeeded"),  # retried within the run
+])
+def test_a_token_endpoint_answering_an_error_object_is_retried_not_failed(
+        connect_user, make_activity, sim, sync, monkeypatch, no_waiting, status, count,
+        outcome):
+    """Google's API envelope ({"error": {...}}) where the OAuth spec puts a string used to
+    crash the error classification (TypeError) and fail the run."""
+    from types import SimpleNamespace
+
+    from google.auth import _exponential_backoff
+
+    from datetime import timedelta
+
+    from portal.core.types import utcnow
+
+    monkeypatch.setattr(_exponential_backoff, "time", SimpleNamespace(sleep=lambda s: None))
+    ann, mapping = connect_user()
+    make_activity(ann, subject="After the outage")
+    conn = google_services.get_connection(ann)
+    conn.token_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    sim.fault(method="POST", path="/token", status=status, count=count)
+    run = sync(mapping)
+    assert run.status == outcome, run.message
+    assert no_waiting, "retried after a backoff"
+    assert google_services.get_connection(ann).status == "connected"
