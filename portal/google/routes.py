@@ -7,6 +7,7 @@ import logging
 import re
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import (Blueprint, abort, flash, has_request_context, redirect, render_template,
                    request, session, url_for)
@@ -158,6 +159,10 @@ def callback():
             return _fail("You declined access at Google, so nothing was connected.")
         shown = f" ({error})" if _OAUTH_ERROR_RE.fullmatch(error) else ""
         return _fail(f"Google reported an error{shown}; nothing was connected.")
+    if not request.args.get("code"):
+        client.framework.clear_state_data(session, request.args.get("state"))
+        return _fail("Google's answer had no authorization code, so nothing was connected. "
+                     "Start again with Authorize and Connect.")
     try:
         # authlib checks the id_token's issuer only when it has server metadata; pin it for
         # real Google (googlesim's issuer is its own origin).
@@ -171,6 +176,10 @@ def callback():
                      "Connect.")
     except OAuthError as exc:
         return _fail(f"Google refused the sign-in ({exc.error}); nothing was connected.")
+    except AuthlibBaseError as exc:  # e.g. an answer Authlib cannot use (missing fields)
+        log.warning("OAuth callback failed: %s", exc.__class__.__name__)
+        return _fail("Google's answer could not be used, so nothing was connected. Start "
+                     "again with Authorize and Connect.")
     except requests.RequestException as exc:
         log.warning("OAuth callback could not reach Google: %s", exc.__class__.__name__)
         return _fail("Could not reach Google to finish the sign-in; nothing was connected. "
