@@ -14,6 +14,18 @@ from rq import Queue
 
 from portal.jobs import embedded
 
+#: what a person is told when Redis does not answer
+QUEUE_UNAVAILABLE = ("The job queue is not reachable; nothing was lost. Try again in a moment "
+                     "(if it lasts, tell an admin: Redis is down).")
+
+
+class QueueUnavailable(Exception):
+    """Redis did not answer, so nothing was queued (and nothing was lost). The client
+    reconnects by itself on the next call once Redis is back: no restart needed."""
+
+    def __init__(self, message=QUEUE_UNAVAILABLE):
+        super().__init__(message)
+
 
 def redis_url(config):
     """The URL every process of this installation uses."""

@@ -9,10 +9,11 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from rq.cron import CronScheduler
 
 from portal.extensions import db
-from portal.jobs.connection import get_queue, get_redis
+from portal.jobs.connection import QueueUnavailable, get_queue, get_redis
 from portal.scheduler import services
 from portal.scheduler.handlers import HANDLERS
 from portal.scheduler.models import CronTask
@@ -59,8 +60,13 @@ def run_claimed(task):
 
 
 def enqueue_run_now(task):
-    """Queue a manual run of ``task``; the page shows its outcome once a worker ran it."""
-    return get_queue().enqueue(run_task_now, task.id, job_timeout=600)
+    """Queue a manual run of ``task``; the page shows its outcome once a worker ran it.
+    Raises :class:`QueueUnavailable` when Redis does not answer."""
+    try:
+        return get_queue().enqueue(run_task_now, task.id, job_timeout=600)
+    except RedisError as exc:
+        log.warning("job queue unreachable: %s", exc.__class__.__name__)
+        raise QueueUnavailable() from exc
 
 
 def build_cron_scheduler(app):
