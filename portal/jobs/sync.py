@@ -45,7 +45,8 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
         job_id = f"sync-{item.id}-{uuid.uuid4().hex[:12]}"
         lock = Lock(get_redis(), mapping_lock_key(item.id), token=job_id)
         try:
-            acquired = lock.acquire()
+            acquired = lock.acquire() or (_holder_died(item.id, lock.holder())
+                                          and lock.acquire())
         except RedisError as exc:
             log.warning("job queue unreachable: %s", exc.__class__.__name__)
             raise QueueUnavailable() from exc
@@ -80,6 +81,18 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
             raise QueueUnavailable() from exc
         runs.append(run)
     return runs
+
+
+def _holder_died(mapping_id, job_id):
+    """True when the run holding the mapping's lock was left by a dead worker: it is then
+    marked failed and the lock freed, so this sync can start at once."""
+    from portal.jobs.reaper import sweep_run
+
+    run = _current_run(mapping_id, job_id)
+    if run is None or run.job_id != job_id or not sweep_run(run):
+        return False
+    db.session.commit()
+    return True
 
 
 def _current_run(mapping_id, job_id):

@@ -24,7 +24,13 @@ TICK_CRON = "* * * * *"  # every minute, on the minute
 
 
 def tick():
-    """RQ job: run every cron task that is active and due. Returns the names it ran."""
+    """RQ job: run every cron task that is active and due. Returns the names it ran.
+
+    First marks the sync runs of dead workers failed and frees their locks (see
+    portal/jobs/reaper.py), so their mappings are due again on this very tick."""
+    from portal.jobs.reaper import sweep_dead_runs
+
+    sweep_dead_runs()
     ran = []
     for task in services.claim_due_tasks():
         run_claimed(task)
