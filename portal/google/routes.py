@@ -260,6 +260,7 @@ def _load_calendars():
         db.session.commit()  # keep the needs-reauth mark
         return None, "Google no longer accepts the portal's access. Reconnect to choose calendars."
     except services.NotConnected as exc:
+        db.session.commit()  # keep a "tokens unreadable" mark
         return None, str(exc)
     except GoogleError as exc:
         log.warning("calendarList failed for user %s: %s", current_user.id, exc)

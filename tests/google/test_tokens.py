@@ -326,3 +326,17 @@ def test_a_token_endpoint_answering_an_error_object_is_a_notice_not_a_500(
     assert "Could not load your calendars from Google right now" in \
         response.get_data(as_text=True)
     assert _conn(connected).status == "connected"
+
+
+def test_tokens_that_cannot_be_decrypted_are_marked_from_the_settings_page(client, connected,
+                                                                          page_text):
+    from cryptography.fernet import Fernet
+
+    conn = _conn(connected)
+    conn.refresh_token_encrypted = Fernet(Fernet.generate_key()).encrypt(b"rt").decode()
+    db.session.commit()
+    text = page_text(client.get("/google/sync"))
+    assert "cannot be read any more; please reconnect" in text
+    assert _conn(connected).status == "needs_reauth"
+    assert 'data-testid="google-reauth-banner"' in client.get("/activities").get_data(
+        as_text=True)

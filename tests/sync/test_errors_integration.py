@@ -209,3 +209,45 @@ def test_a_token_endpoint_answering_an_error_object_is_retried_not_failed(
     assert run.status == outcome, run.message
     assert no_waiting, "retried after a backoff"
     assert google_services.get_connection(ann).status == "connected"
+
+
+@pytest.mark.parametrize("how", ["token", "key"])
+def test_tokens_that_cannot_be_decrypted_ask_for_a_reconnect_and_scheduled_runs_skip_the_user(
+        app, client, login, connect_user, sim, monkeypatch, how):
+    """One stored token written with another key, or the whole key rotated away: the run
+    says why, the connection shows the reconnect banner (the mark survives the run's
+    rollback), and the scheduler skips the user until they reconnect."""
+    from datetime import timedelta
+
+    from cryptography.fernet import Fernet
+
+    from portal.core.types import utcnow
+    from portal.jobs.worker import make_worker
+    from portal.scheduler.fanout import enqueue_due_syncs
+    from portal.sync.models import SyncRun
+
+    ann, mapping = connect_user()
+    google_services.save_sync_settings(ann, auto_sync=True, period_minutes=15, sync_from=None)
+    conn = google_services.get_connection(ann)
+    if how == "token":
+        conn.refresh_token_encrypted = Fernet(Fernet.generate_key()).encrypt(b"rt").decode()
+    else:
+        monkeypatch.setitem(app.config, "ENCRYPTION_KEY", "a-key-that-replaced-the-old-one")
+    db.session.commit()
+
+    assert len(enqueue_due_syncs("export").job_ids) == 1
+    [run] = db.session.scalars(db.select(SyncRun)).all()
+    make_worker(app, simple=True).work(burst=True)
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert run.status == "needs_reauth"
+    assert "cannot be read" in run.message and "reconnect" in run.message
+    assert google_services.get_connection(ann).status == "needs_reauth"
+
+    login(client, ann)
+    page = client.get("/activities").get_data(as_text=True)
+    assert 'data-testid="google-reauth-banner"' in page
+    assert 'data-testid="google-reauth-banner"' in client.get("/google/sync").get_data(
+        as_text=True)
+    result = enqueue_due_syncs("export", now=utcnow() + timedelta(hours=1))
+    assert result.job_ids == [] and result.skipped_reauth == 1
