@@ -34,6 +34,13 @@ def load_config(instance_path):
                 "or set PORTAL_ENV=development for a local demo."
             )
         secret_key = DEV_SECRET_KEY
+    encryption_keys = [k.strip() for k in (os.environ.get("ENCRYPTION_KEYS") or "").split(",")
+                       if k.strip()]
+    if not encryption_keys and not os.environ.get("ENCRYPTION_KEY") and env != "development":
+        raise ConfigError(
+            "ENCRYPTION_KEY is not set. Set ENCRYPTION_KEY (or ENCRYPTION_KEYS, newest first) "
+            "to a long random string kept apart from SECRET_KEY; it encrypts the Google "
+            "secrets stored in the database.")
     database_url = os.environ.get("DATABASE_URL") or (
         "sqlite:///" + os.path.join(instance_path, "portal.sqlite")
     )
@@ -44,6 +51,8 @@ def load_config(instance_path):
         "PORTAL_ENV": env,
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY"),
+        #: newest first: the first encrypts, all decrypt (replaces ENCRYPTION_KEY when set)
+        "ENCRYPTION_KEYS": encryption_keys,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

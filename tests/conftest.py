@@ -75,6 +75,7 @@ def _app(tmp_path_factory, _redis_url):
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "ENCRYPTION_KEY": "test-encryption-key",
+        "ENCRYPTION_KEYS": [],
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or f"sqlite:///{tmp / 'test.sqlite'}",
         "REDIS_URL": _redis_url,
