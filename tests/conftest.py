@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.extensions import db
 
-PASSWORD = "password123"
+PASSWORD = "correct-horse-42"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 # httplib2 (under google-api-python-client) refuses to run when a proxy is configured and

@@ -60,10 +60,14 @@ def profile():
         if not current_user.check_password(password_form.current_password.data):
             password_form.current_password.errors.append("That is not your current password.")
         else:
-            current_user.set_password(password_form.new_password.data)
-            db.session.commit()
-            flash("Password changed.", "success")
-            return redirect(url_for("accounts.profile"))
+            try:
+                services.set_password(current_user, password_form.new_password.data)
+            except services.PasswordRejected as exc:
+                password_form.new_password.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash("Password changed.", "success")
+                return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form, password_form=password_form,
                            zones=all_zone_names(), title="Profile")
 
@@ -87,6 +91,8 @@ def admin_user_new():
                 user = services.create_user(email=form.email.data, name=form.name.data,
                                             password=form.password.data, role=form.role.data,
                                             time_zone=form.time_zone.data, active=form.active.data)
+            except services.PasswordRejected as exc:
+                form.password.errors.append(str(exc))
             except services.AccountError as exc:
                 form.email.errors.append(str(exc))
             else:
@@ -108,7 +114,10 @@ def admin_user_edit(user_id):
                                  time_zone=form.time_zone.data, role=form.role.data,
                                  active=form.active.data)
             if form.password.data:
-                user.set_password(form.password.data)
+                services.set_password(user, form.password.data)
+        except services.PasswordRejected as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
         except services.AccountError as exc:
             field = form.role if "admin" in str(exc) else form.email
             field.errors.append(str(exc))
@@ -142,9 +151,13 @@ def admin_user_password(user_id):
     user = db.session.get(User, user_id) or abort(404)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
-        db.session.commit()
-        flash(f"Password of {user.name} reset.", "success")
-        return redirect(url_for("accounts.admin_users"))
+        try:
+            services.set_password(user, form.password.data)
+        except services.PasswordRejected as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Password of {user.name} reset.", "success")
+            return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_password.html", form=form, user=user,
                            title="Reset password")

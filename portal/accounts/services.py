@@ -2,11 +2,16 @@
 from sqlalchemy import func, select
 
 from portal.accounts.models import ROLE_ADMIN, User
+from portal.accounts.passwords import password_problem
 from portal.extensions import db
 
 
 class AccountError(ValueError):
     """A rule about users was broken; the message is shown to the person."""
+
+
+class PasswordRejected(AccountError):
+    """The password breaks the password rules (see portal/accounts/passwords.py)."""
 
 
 def normalize_email(email):
@@ -29,13 +34,23 @@ def create_user(*, email, name, password, role="user", time_zone="UTC", active=T
     email = normalize_email(email)
     if find_by_email(email) is not None:
         raise AccountError(f"A user with the email {email} already exists.")
-    if not password or len(password) < 8:
-        raise AccountError("The password needs at least 8 characters.")
+    problem = password_problem(password, email)
+    if problem:
+        raise PasswordRejected(problem)
     user = User(email=email, name=name.strip(), role=role, time_zone=time_zone, active=active)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def set_password(user, password):
+    """Give ``user`` a new password (checked against the rules; ``PasswordRejected``)."""
+    problem = password_problem(password, user.email)
+    if problem:
+        raise PasswordRejected(problem)
+    user.set_password(password)
+    db.session.flush()
 
 
 def update_user(user, *, email, name, time_zone, role=None, active=None):

@@ -66,7 +66,7 @@ def page(_browser, live_server):
 @pytest.fixture
 def browser_login():
     """``browser_login(page, user)`` signs in through the login form."""
-    def do_login(page, user, password="password123"):
+    def do_login(page, user, password="correct-horse-42"):  # tests/conftest.py PASSWORD
         page.goto("/login")
         page.get_by_label("Email").fill(user.email)
         page.get_by_label("Password").fill(password)
