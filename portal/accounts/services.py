@@ -45,11 +45,13 @@ def create_user(*, email, name, password, role="user", time_zone="UTC", active=T
 
 
 def set_password(user, password):
-    """Give ``user`` a new password (checked against the rules; ``PasswordRejected``)."""
+    """Give ``user`` a new password (checked against the rules; ``PasswordRejected``) and
+    end every session of theirs (the caller may log the current browser in again)."""
     problem = password_problem(password, user.email)
     if problem:
         raise PasswordRejected(problem)
     user.set_password(password)
+    user.end_sessions()
     db.session.flush()
 
 
@@ -65,6 +67,8 @@ def update_user(user, *, email, name, time_zone, role=None, active=None):
     if role is not None:
         user.role = role
     if active is not None:
+        if user.active and not active:
+            user.end_sessions()
         user.active = active
     db.session.flush()
     return user
