@@ -37,8 +37,14 @@ def create_app(config=None):
     bootstrap.init_app(app)
     oauth.init_app(app)
 
+    from portal.core import limits
+    from portal.jobs.connection import redis_url
+
+    limits.init_app(app, redis_url(app.config))
+
     _import_models()
     _register_blueprints(app)
+    limits.apply_limits(app)
 
     from portal.core import errors, templating
 

@@ -9,6 +9,7 @@ from portal.accounts import services
 from portal.accounts.forms import (LoginForm, PasswordChangeForm, ProfileForm, ResetPasswordForm,
                                    UserForm)
 from portal.accounts.models import User
+from portal.core import limits
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.core.timezones import all_zone_names
@@ -19,6 +20,10 @@ bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.limit("LOGIN_LIMIT_PER_ACCOUNT", key_func=limits.login_account_key, methods=["POST"],
+              deduct_when=limits.failed_form, scope="login-account")
+@limits.limit("LOGIN_LIMIT_PER_ADDRESS", methods=["POST"], deduct_when=limits.failed_form,
+              scope="login-address")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("crm.calendar"))
@@ -56,6 +61,9 @@ def _stay_logged_in(user):
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
+@limits.limit("PASSWORD_CHANGE_LIMIT", key_func=limits.user_key, methods=["POST"],
+              deduct_when=limits.failed_form, scope="password-change",
+              exempt_when=lambda: "pw-submit" not in request.form)
 def profile():
     form = ProfileForm(obj=current_user)
     password_form = PasswordChangeForm(prefix="pw")

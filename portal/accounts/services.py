@@ -1,5 +1,9 @@
 """Account operations. Services flush; the request commits."""
+import secrets
+from functools import lru_cache
+
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.accounts.models import ROLE_ADMIN, User
 from portal.accounts.passwords import password_problem
@@ -23,11 +27,22 @@ def find_by_email(email):
 
 
 def authenticate(email, password):
-    """The active user with these credentials, or None (one answer for every failure)."""
+    """The active user with these credentials, or None (one answer for every failure).
+
+    A password is hashed whatever the email, so an unknown or deactivated account answers in
+    the same time as a wrong password (no probing which emails have accounts)."""
     user = find_by_email(email)
-    if user is None or not user.active or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash():
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def create_user(*, email, name, password, role="user", time_zone="UTC", active=True):

@@ -1,7 +1,7 @@
 """Error pages: a friendly page for people, JSON for API-ish callers."""
 import logging
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -35,6 +35,19 @@ def init_app(app):
     def csrf_error(error):
         return _render(400, "Your session form expired or was not sent from this site. "
                             "Go back, reload the page and try again.")
+
+    @app.errorhandler(429)
+    def too_many(error):
+        from portal.core.limits import retry_after_seconds
+
+        seconds = retry_after_seconds()
+        minutes = (seconds + 59) // 60
+        wait = f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
+        response = _render(429, f"Too many attempts. For your account's safety, wait {wait} "
+                                "and try again.")
+        response = current_app.make_response(response)
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)

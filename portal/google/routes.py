@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.core import crypto
+from portal.core import crypto, limits
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.extensions import db
@@ -107,6 +107,7 @@ def accounts():
 
 @bp.post("/google/connect")
 @login_required
+@limits.limit("OAUTH_CONNECT_LIMIT", key_func=limits.user_key, scope="oauth-connect")
 def connect():
     if not EmptyForm().validate_on_submit():
         abort(400)
