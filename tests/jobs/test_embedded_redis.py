@@ -83,8 +83,13 @@ def test_make_run_starts_one_redis_shared_by_every_process_and_ctrl_c_leaves_non
         # The worker and the dispatcher registered on that one server...
         _wait(lambda: redis.scard("rq:workers") == 1, "the worker")
         _wait(lambda: redis.keys("rq:cron_scheduler:*"), "the dispatcher")
-        # ...and a job queued by the web is run by the worker (no split brain).
+        # ...and the web counts its login throttling there...
         email, _, _, _, password = next(u for u in DEMO_USERS if u[2] == "admin")
+        token = CSRF_RE.search(session.get(base + "/login").text).group(1)
+        session.post(base + "/login", data={"csrf_token": token, "email": email,
+                                            "password": "not-the-password"})
+        assert redis.keys("*portal-limits*")
+        # ...and a job queued by the web is run by the worker (no split brain).
         _login(session, base, email, password)
         page = session.get(base + "/admin/scheduler/").text
         row = page[page.index('data-task="clean_sync_runs"'):]
