@@ -46,10 +46,11 @@ def create_app(config=None):
     _register_blueprints(app)
     limits.apply_limits(app)
 
-    from portal.core import errors, templating
+    from portal.core import errors, security, templating
 
     errors.init_app(app)
     templating.init_app(app)
+    security.init_app(app)
 
     from portal import cli
 

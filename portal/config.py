@@ -72,5 +72,8 @@ def load_config(instance_path):
         "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"),
                                         env == "production"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Strict-Transport-Security max-age (production only: a demo on http must keep working)
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS") or 31536000) if env == "production"
+        else None,
         "BOOTSTRAP_SERVE_LOCAL": True,
     }

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.core import crypto, limits
+from portal.core import crypto, limits, security
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.extensions import db
@@ -51,6 +51,13 @@ def google_needs_reauth():
             db.session.rollback()
         request.environ[cache_key] = value
     return request.environ[cache_key]
+
+
+@bp.record_once
+def _allow_the_consent_redirect(state):
+    # Authorize and Connect posts here and is redirected to Google's (or googlesim's)
+    # consent page: the Content-Security-Policy's form-action must allow that origin.
+    security.allow_form_redirect(state.app, lambda: security.origin(current_endpoints().authorize))
 
 
 @bp.app_context_processor
