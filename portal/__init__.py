@@ -46,8 +46,9 @@ def create_app(config=None):
     _register_blueprints(app)
     limits.apply_limits(app)
 
-    from portal.core import errors, security, templating
+    from portal.core import accesslog, errors, security, templating
 
+    accesslog.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     security.init_app(app)
