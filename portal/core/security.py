@@ -9,10 +9,12 @@
 - ``Cache-Control: no-store`` on pages shown to a logged-in user (no CRM data left in
   shared caches or the back button after logout);
 - ``Strict-Transport-Security`` in production (``HSTS_SECONDS``).
+
+It also refuses requests whose parameters hold a NUL character (see :func:`refuse_nul_bytes`).
 """
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
 #: endpoints that serve files which may be cached (no user data in them)
@@ -69,5 +71,15 @@ def add_security_headers(response):
     return response
 
 
+def refuse_nul_bytes():
+    """A NUL character is never part of real input, and PostgreSQL refuses to store one in a
+    text column (a 500 halfway through a save): answer 400 before any view runs."""
+    for values in (request.args, request.form):
+        for _, items in values.lists():
+            if any("\x00" in item for item in items):
+                abort(400)
+
+
 def init_app(app):
+    app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)

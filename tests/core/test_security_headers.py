@@ -71,3 +71,14 @@ def test_templates_have_no_inline_script_or_handlers(template):
     assert not INLINE_SCRIPT.search(text), "move the script to a file under static/"
     assert not INLINE_HANDLER.search(text), "use addEventListener in a static file"
     assert "javascript:" not in text.lower()
+
+
+@pytest.mark.parametrize("where", ["query", "form"])
+def test_a_nul_character_in_any_parameter_is_a_400(admin_client, where):
+    """PostgreSQL cannot store a NUL in a text column: it would be a 500 halfway through."""
+    if where == "query":
+        response = admin_client.get("/contacts", query_string={"q": "a\x00b"})
+    else:
+        response = admin_client.post_form("/tags", {"name": "a\x00b"})
+    assert response.status_code == 400
+    assert_security_headers(response)
