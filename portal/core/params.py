@@ -33,11 +33,12 @@ def bounded_date(value):
 
 
 def parse_date(value):
-    """``YYYY-MM-DD`` within [MIN_DATE, MAX_DATE] as a date, or None."""
-    if not isinstance(value, str) or len(value.strip()) != 10:
+    """``YYYY-MM-DD`` (anything after it, such as a time, is ignored) within
+    [MIN_DATE, MAX_DATE] as a date, or None."""
+    if not isinstance(value, str) or len(value) > 100:
         return None
     try:
-        return bounded_date(date.fromisoformat(value.strip()))
+        return bounded_date(date.fromisoformat(value.strip()[:10]))
     except ValueError:
         return None
 

@@ -15,7 +15,6 @@ from portal.crm import calendar_view as cal
 from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
 from portal.crm.activity_forms import ActivityFilterForm, ActivityForm
 from portal.crm.blueprint import bp
-from portal.crm.calendar_view import parse_day
 from portal.crm.models import Activity, ActivityType
 from portal.crm.services import active_activity_types
 from portal.extensions import db
@@ -49,7 +48,7 @@ def _calendar_owner():
 def calendar():
     view = cal.parse_view(request.args.get("view"))
     today = _today()
-    anchor = parse_day(request.args.get("date") or request.args.get("start"), today)
+    anchor = params.date_arg("date") or params.date_arg("start") or today
     owner = _calendar_owner()
     days = cal.visible_days(view, anchor)
     start_utc, end_utc = cal.utc_range(days[0], days[-1], _zone())
@@ -202,7 +201,7 @@ def _done(activity, fallback=None):
 def activity_new():
     form = _form_for(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        day = parse_day(request.args.get("date"), _today())
+        day = params.date_arg("date") or _today()
         slot = _parse_time(request.args.get("time"))
         organizer_id = params.int_arg("user")
         if organizer_id not in {u_id for u_id, _ in form.organizer_id.choices}:
