@@ -48,7 +48,13 @@ def load_config(instance_path):
     # Heroku-style URLs still say postgres://, which SQLAlchemy 2 refuses.
     if database_url.startswith("postgres://"):
         database_url = "postgresql://" + database_url[len("postgres://"):]
+    # Throttling limits (portal/core/limits.py has the defaults), e.g. "10 per 15 minutes".
+    limits = {key: os.environ[key] for key in ("LOGIN_LIMIT_PER_ACCOUNT",
+                                                "LOGIN_LIMIT_PER_ADDRESS",
+                                                "PASSWORD_CHANGE_LIMIT", "OAUTH_CONNECT_LIMIT")
+              if os.environ.get(key)}
     return {
+        **limits,
         "PORTAL_ENV": env,
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY"),

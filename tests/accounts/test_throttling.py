@@ -132,3 +132,12 @@ def test_throttling_counts_in_memory_while_redis_is_down(app, make_user, tmp_pat
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_limits_can_be_set_from_the_environment(monkeypatch):
+    from portal import create_app
+
+    monkeypatch.setenv("LOGIN_LIMIT_PER_ACCOUNT", "5 per hour")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["LOGIN_LIMIT_PER_ACCOUNT"] == "5 per hour"
+    assert app.config["LOGIN_LIMIT_PER_ADDRESS"] == "50 per 15 minutes"
