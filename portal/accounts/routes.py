@@ -50,6 +50,19 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
+def _new_password(user, field):
+    """Give ``user`` the password typed in ``field`` and commit (True), or put the rule it
+    breaks on the field (False). Every other session of the user ends."""
+    try:
+        services.set_password(user, field.data)
+    except services.PasswordRejected as exc:
+        field.errors.append(str(exc))
+        return False
+    db.session.commit()
+    _stay_logged_in(user)
+    return True
+
+
 def _stay_logged_in(user):
     """After ``user``'s sessions were ended by their own hand (a password change): keep
     this browser logged in, with a remember cookie again if it had one."""
@@ -80,16 +93,9 @@ def profile():
     elif password_form.submit.data and password_form.validate_on_submit():
         if not current_user.check_password(password_form.current_password.data):
             password_form.current_password.errors.append("That is not your current password.")
-        else:
-            try:
-                services.set_password(current_user, password_form.new_password.data)
-            except services.PasswordRejected as exc:
-                password_form.new_password.errors.append(str(exc))
-            else:
-                db.session.commit()
-                _stay_logged_in(current_user._get_current_object())
-                flash("Password changed; you were logged out everywhere else.", "success")
-                return redirect(url_for("accounts.profile"))
+        elif _new_password(current_user._get_current_object(), password_form.new_password):
+            flash("Password changed; you were logged out everywhere else.", "success")
+            return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form, password_form=password_form,
                            zones=all_zone_names(), title="Profile")
 
@@ -173,15 +179,8 @@ def admin_user_toggle_active(user_id):
 def admin_user_password(user_id):
     user = db.session.get(User, user_id) or abort(404)
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.set_password(user, form.password.data)
-        except services.PasswordRejected as exc:
-            form.password.errors.append(str(exc))
-        else:
-            db.session.commit()
-            _stay_logged_in(user)
-            flash(f"Password of {user.name} reset; they were logged out everywhere.", "success")
-            return redirect(url_for("accounts.admin_users"))
+    if form.validate_on_submit() and _new_password(user, form.password):
+        flash(f"Password of {user.name} reset; they were logged out everywhere.", "success")
+        return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_password.html", form=form, user=user,
                            title="Reset password")
