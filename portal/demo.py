@@ -13,9 +13,9 @@ from portal.crm.services import ensure_default_activity_types
 from portal.extensions import db
 
 DEMO_USERS = [
-    ("admin@example.com", "Ada Admin", "admin", "Europe/Madrid", "admin1234"),
-    ("sam@example.com", "Sam Sales", "user", "Europe/Madrid", "sam12345"),
-    ("rita@example.com", "Rita Service", "user", "America/New_York", "rita1234"),
+    ("admin@example.com", "Ada Admin", "admin", "Europe/Madrid", "ada-admin-demo"),
+    ("sam@example.com", "Sam Sales", "user", "Europe/Madrid", "sam-sales-demo"),
+    ("rita@example.com", "Rita Service", "user", "America/New_York", "rita-service-demo"),
 ]
 CONTACTS = [
     ("Lucía", "Fernández", "Acme Iberia", "Purchasing lead"),

@@ -27,10 +27,22 @@ bootstrap = Bootstrap5()
 oauth = OAuth()
 
 
+#: how long a SQLite connection waits for another process's write lock before it gives up
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record):
-    """SQLite ignores FOREIGN KEY clauses (and ON DELETE) unless asked on every connection."""
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite ignores FOREIGN KEY clauses (and ON DELETE) unless asked on every connection.
+
+    The web and the workers write the same file: WAL lets readers and one writer work at the
+    same time (a page load never blocks a sync's commit, nor the reverse), and the busy
+    timeout makes a second writer wait for the lock instead of failing with "database is
+    locked". PostgreSQL is the production database; this keeps the demo and tests honest."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Persistent in the file; answered "memory" for in-memory databases, which is fine.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

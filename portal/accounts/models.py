@@ -1,4 +1,7 @@
 """Users and roles."""
+import hmac
+import secrets
+
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -9,6 +12,13 @@ from portal.extensions import db, login_manager
 ROLE_ADMIN = "admin"
 ROLE_USER = "user"
 ROLES = (ROLE_ADMIN, ROLE_USER)
+
+#: the largest id an integer primary key can hold (PostgreSQL ``integer``)
+MAX_ID = 2**31 - 1
+
+
+def new_session_token():
+    return secrets.token_urlsafe(32)
 
 
 class User(UserMixin, db.Model):
@@ -26,6 +36,20 @@ class User(UserMixin, db.Model):
     #: IANA zone name; every time the user sees or types is in this zone
     time_zone: Mapped[str] = mapped_column(db.String(64), default="UTC")
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    #: part of the id in every session and remember cookie of this user; a new one (logout,
+    #: password change, deactivation) ends them all
+    session_token: Mapped[str] = mapped_column(db.String(64), default=new_session_token)
+
+    def get_id(self):
+        """Flask-Login's "alternative id": the session and the remember cookie carry the
+        token too, so they stop working as soon as it changes."""
+        if not self.session_token:
+            self.session_token = new_session_token()
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self):
+        """Log this user out everywhere (every browser, every remember cookie)."""
+        self.session_token = new_session_token()
 
     @property
     def is_active(self):
@@ -62,5 +86,13 @@ class UserEmail(db.Model):
 
 @login_manager.user_loader
 def load_user(user_id):
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    """The user of a session or remember cookie ("<id>:<session token>"), checked on every
+    request: None (logged out) for an ended session, a deactivated user or a malformed id."""
+    user_key, _, token = (user_id or "").partition(":")
+    if not (user_key.isdigit() and 0 < len(user_key) <= 10 and token):
+        return None
+    user = db.session.get(User, int(user_key)) if int(user_key) <= MAX_ID else None
+    if user is None or not user.active or not user.session_token \
+            or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return user

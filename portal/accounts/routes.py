@@ -1,6 +1,7 @@
 """Login, logout, profile, and the admin's user management."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -8,6 +9,7 @@ from portal.accounts import services
 from portal.accounts.forms import (LoginForm, PasswordChangeForm, ProfileForm, ResetPasswordForm,
                                    UserForm)
 from portal.accounts.models import User
+from portal.core import limits
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.core.timezones import all_zone_names
@@ -18,6 +20,10 @@ bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.limit("LOGIN_LIMIT_PER_ACCOUNT", key_func=limits.login_account_key, methods=["POST"],
+              deduct_when=limits.failed_form, scope="login-account")
+@limits.limit("LOGIN_LIMIT_PER_ADDRESS", methods=["POST"], deduct_when=limits.failed_form,
+              scope="login-address")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("crm.calendar"))
@@ -36,13 +42,41 @@ def login():
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
+        # Everywhere: a copied session or remember cookie stops working too.
+        current_user.end_sessions()
+        db.session.commit()
         logout_user()
         flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
 
 
+def _new_password(user, field):
+    """Give ``user`` the password typed in ``field`` and commit (True), or put the rule it
+    breaks on the field (False). Every other session of the user ends."""
+    try:
+        services.set_password(user, field.data)
+    except services.PasswordRejected as exc:
+        field.errors.append(str(exc))
+        return False
+    db.session.commit()
+    _stay_logged_in(user)
+    return True
+
+
+def _stay_logged_in(user):
+    """After ``user``'s sessions were ended by their own hand (a password change): keep
+    this browser logged in, with a remember cookie again if it had one."""
+    if user.id == current_user.id:
+        remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") \
+            in request.cookies
+        login_user(user, remember=remembered)
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
+@limits.limit("PASSWORD_CHANGE_LIMIT", key_func=limits.user_key, methods=["POST"],
+              deduct_when=limits.failed_form, scope="password-change",
+              exempt_when=lambda: "pw-submit" not in request.form)
 def profile():
     form = ProfileForm(obj=current_user)
     password_form = PasswordChangeForm(prefix="pw")
@@ -59,10 +93,8 @@ def profile():
     elif password_form.submit.data and password_form.validate_on_submit():
         if not current_user.check_password(password_form.current_password.data):
             password_form.current_password.errors.append("That is not your current password.")
-        else:
-            current_user.set_password(password_form.new_password.data)
-            db.session.commit()
-            flash("Password changed.", "success")
+        elif _new_password(current_user._get_current_object(), password_form.new_password):
+            flash("Password changed; you were logged out everywhere else.", "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form, password_form=password_form,
                            zones=all_zone_names(), title="Profile")
@@ -90,6 +122,8 @@ def admin_user_new():
                 user = services.create_user(email=form.email.data, name=form.name.data,
                                             password=form.password.data, role=form.role.data,
                                             time_zone=form.time_zone.data, active=form.active.data)
+            except services.PasswordRejected as exc:
+                form.password.errors.append(str(exc))
             except services.AccountError as exc:
                 form.email.errors.append(str(exc))
             else:
@@ -111,12 +145,16 @@ def admin_user_edit(user_id):
                                  time_zone=form.time_zone.data, role=form.role.data,
                                  active=form.active.data)
             if form.password.data:
-                user.set_password(form.password.data)
+                services.set_password(user, form.password.data)
+        except services.PasswordRejected as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
         except services.AccountError as exc:
             field = form.role if "admin" in str(exc) else form.email
             field.errors.append(str(exc))
         else:
             db.session.commit()
+            _stay_logged_in(user)
             flash(f"User {user.name} saved.", "success")
             return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_form.html", form=form, user=user,
@@ -144,10 +182,8 @@ def admin_user_toggle_active(user_id):
 def admin_user_password(user_id):
     user = db.session.get(User, user_id) or abort(404)
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        user.set_password(form.password.data)
-        db.session.commit()
-        flash(f"Password of {user.name} reset.", "success")
+    if form.validate_on_submit() and _new_password(user, form.password):
+        flash(f"Password of {user.name} reset; they were logged out everywhere.", "success")
         return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_password.html", form=form, user=user,
                            title="Reset password")

@@ -2,6 +2,7 @@
 from flask import current_app, g, has_request_context
 from flask_login import current_user
 
+from portal.core.links import safe_google_link
 from portal.core.timezones import zone
 
 
@@ -22,8 +23,14 @@ def local_dt(value, fmt="%a %d %b %Y %H:%M"):
     return value.astimezone(_viewer_zone()).strftime(fmt)
 
 
+def google_href(url):
+    """Filter: ``url`` (from Google data) if it may be an href, else "" (see core/links.py)."""
+    return safe_google_link(url, current_app.config.get("GOOGLE_BASE_URL")) or ""
+
+
 def init_app(app):
     app.add_template_filter(local_dt, "local_dt")
+    app.add_template_filter(google_href, "google_href")
 
     @app.context_processor
     def globals_():

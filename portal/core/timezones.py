@@ -10,22 +10,25 @@ def all_zone_names():
     return sorted(z for z in available_timezones() if "/" in z or z == "UTC")
 
 
+#: longer than any IANA name; ZoneInfo would look the text up as a file path
+MAX_ZONE_NAME = 64
+
+
 def is_valid_zone(name):
-    if not name:
+    if not name or not isinstance(name, str) or len(name) > MAX_ZONE_NAME:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
 
 def zone(name):
     """The ZoneInfo for ``name``, UTC when it is empty or unknown."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_valid_zone(name):
         return ZoneInfo("UTC")
+    return ZoneInfo(name)
 
 
 def to_local(value, zone_name):

@@ -6,6 +6,7 @@ may not see answers 404; a tag the viewer may see but not manage answers 403.
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from portal.core import params
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.core.timezones import local_now
@@ -35,12 +36,12 @@ def _contact_or_404(contact_id):
 @login_required
 def contact_list():
     q = request.args.get("q", "").strip()
-    tag_id = request.args.get("tag", type=int)
-    owner_id = request.args.get("owner", type=int) if current_user.is_admin else None
+    tag_id = params.int_arg("tag")
+    owner_id = params.int_arg("owner") if current_user.is_admin else None
     sort = request.args.get("sort", "name")
     if sort not in svc.SORTS:
         sort = "name"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = params.int_arg("page", maximum=100_000) or 1
     tags = svc.visible_tags(current_user)
     active_tag = svc.get_visible_tag(tag_id, current_user)
     pagination = svc.search_contacts(current_user, q=q, tag_id=active_tag and active_tag.id,

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import User
+from portal.core import params
 from portal.core.forms import EmptyForm
 from portal.core.timezones import local_now
 from portal.core.urls import safe_next
@@ -14,7 +15,6 @@ from portal.crm import calendar_view as cal
 from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
 from portal.crm.activity_forms import ActivityFilterForm, ActivityForm
 from portal.crm.blueprint import bp
-from portal.crm.calendar_view import parse_day
 from portal.crm.models import Activity, ActivityType
 from portal.crm.services import active_activity_types
 from portal.extensions import db
@@ -30,18 +30,9 @@ def _today():
     return local_now(_zone()).date()
 
 
-def _int_arg(name):
-    """A positive id-sized integer from the query string, or None (never an overflow)."""
-    try:
-        value = int(request.args.get(name, ""))
-    except ValueError:
-        return None
-    return value if 0 < value <= services.MAX_ID else None
-
-
 def _calendar_owner():
     """The user whose calendar is shown: ``?user=<id>`` when the viewer may open it."""
-    owner_id = _int_arg("user")
+    owner_id = params.int_arg("user")
     if owner_id is None or owner_id == current_user.id:
         return current_user
     owner = db.session.get(User, owner_id)
@@ -57,7 +48,7 @@ def _calendar_owner():
 def calendar():
     view = cal.parse_view(request.args.get("view"))
     today = _today()
-    anchor = parse_day(request.args.get("date") or request.args.get("start"), today)
+    anchor = params.date_arg("date") or params.date_arg("start") or today
     owner = _calendar_owner()
     days = cal.visible_days(view, anchor)
     start_utc, end_utc = cal.utc_range(days[0], days[-1], _zone())
@@ -121,6 +112,10 @@ def _all_types():
 def activity_list():
     form = ActivityFilterForm(request.args, types=_all_types())
     valid = form.validate() if request.args else True
+    for field in (form.date_from, form.date_to):
+        if field.data is not None and params.bounded_date(field.data) is None:
+            field.errors = list(field.errors) + [params.DATE_RANGE_MESSAGE]
+            valid = False
     filters = {}
     if valid:
         filters = {"activity_type_id": form.type.data, "status": form.status.data or None,
@@ -131,7 +126,7 @@ def activity_list():
             filters.update(start_utc=start_utc if first else None,
                            end_utc=end_utc if last else None,
                            first_date=first, last_date=last)
-    page_number = min(_int_arg("page") or 1, 100_000)
+    page_number = params.int_arg("page", maximum=100_000) or 1
     pagination = db.paginate(services.list_query(current_user, **filters), page=page_number,
                              per_page=PER_PAGE, error_out=False)
     services.annotate(pagination.items)
@@ -206,9 +201,9 @@ def _done(activity, fallback=None):
 def activity_new():
     form = _form_for(formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        day = parse_day(request.args.get("date"), _today())
+        day = params.date_arg("date") or _today()
         slot = _parse_time(request.args.get("time"))
-        organizer_id = _int_arg("user")
+        organizer_id = params.int_arg("user")
         if organizer_id not in {u_id for u_id, _ in form.organizer_id.choices}:
             organizer_id = current_user.id
         if not current_user.is_admin and organizer_id != current_user.id:

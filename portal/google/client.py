@@ -17,6 +17,7 @@ Public pieces the sync layer builds on (``portal/google/calendar_events.py``):
 """
 import copy
 import json
+import re
 import socket
 from datetime import timezone
 from functools import lru_cache
@@ -45,6 +46,8 @@ CONTACTS_SCOPES = SCOPES + (CONTACTS_SCOPE,)
 _REAUTH_GRANT_ERRORS = {"invalid_grant", "unauthorized_client"}
 _RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 _REAUTH_403_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+# What an OAuth error code looks like (RFC 6749 section 5.2: invalid_grant, ...).
+_OAUTH_CODE_RE = re.compile(r"[a-z][a-z_]{2,40}")
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -78,6 +81,14 @@ class PermanentError(GoogleError):
     log it and skip the item. ``status`` and ``reason`` say what Google answered."""
 
 
+def _word(value):
+    """``value`` when it is a short machine-readable string, else None: error bodies come from
+    the network and may hold objects, lists or numbers where a reason string belongs."""
+    if isinstance(value, str) and 0 < len(value) <= 100:
+        return value
+    return None
+
+
 def _http_error_reason(exc):
     """Google's machine-readable reason of an HttpError (``errors[0].reason``), or None."""
     try:
@@ -90,9 +101,9 @@ def _http_error_reason(exc):
     for key in ("errors", "details"):
         items = error.get(key)
         if isinstance(items, list) and items and isinstance(items[0], dict) \
-                and items[0].get("reason"):
+                and _word(items[0].get("reason")):
             return items[0]["reason"]
-    return error.get("status")
+    return _word(error.get("status"))
 
 
 def _retry_after(exc):
@@ -105,11 +116,14 @@ def _retry_after(exc):
 
 
 def _refresh_error_code(exc):
+    """The OAuth ``error`` of a failed refresh, or None when the token endpoint answered
+    something else (Google's API envelope ``{"error": {...}}``, text, a proxy's page)."""
     data = exc.args[1] if len(exc.args) > 1 else None
     if isinstance(data, dict):
-        return data.get("error")
-    text = str(exc.args[0]) if exc.args else ""
-    return text.split(":", 1)[0].strip() or None
+        code = data.get("error")
+    else:
+        code = (str(exc.args[0]) if exc.args else "").split(":", 1)[0].strip()
+    return code if isinstance(code, str) and _OAUTH_CODE_RE.fullmatch(code) else None
 
 
 def classify_error(exc):
@@ -140,6 +154,11 @@ def classify_error(exc):
         if code == "invalid_client":
             return PermanentError("Google rejected the portal's OAuth client (invalid_client).",
                                   status=401, reason=code)
+        if code is None:
+            # Not an OAuth answer (an outage page, an API error envelope): nothing says the
+            # grant is bad, so try again later rather than fail the run for good.
+            return TransientError("Google's token endpoint answered unexpectedly; will try "
+                                  "again later.", reason="token_endpoint")
         return PermanentError(f"Token refresh failed ({code}).", reason=code)
     if isinstance(exc, google.auth.exceptions.TransportError):
         return TransientError(f"Could not reach Google's token endpoint: {exc}",
@@ -371,9 +390,10 @@ def check_client_credentials(endpoints: GoogleEndpoints, client_id, client_secre
         raise TransientError(f"Could not reach Google's token endpoint ({endpoints.token}): "
                              f"{exc.__class__.__name__}", reason="connection") from exc
     try:
-        error = response.json().get("error")
+        data = response.json()
     except ValueError:
-        error = None
+        data = None
+    error = _word(data.get("error")) if isinstance(data, dict) else None
     if error == "invalid_grant" and response.status_code == 400:
         return CLIENT_VALID
     if error in ("invalid_client", "unauthorized_client"):

@@ -7,6 +7,7 @@ import logging
 import re
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import (Blueprint, abort, flash, has_request_context, redirect, render_template,
                    request, session, url_for)
@@ -14,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.core import crypto
+from portal.core import crypto, limits, security
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.extensions import db
@@ -51,6 +52,13 @@ def google_needs_reauth():
             db.session.rollback()
         request.environ[cache_key] = value
     return request.environ[cache_key]
+
+
+@bp.record_once
+def _allow_the_consent_redirect(state):
+    # Authorize and Connect posts here and is redirected to Google's (or googlesim's)
+    # consent page: the Content-Security-Policy's form-action must allow that origin.
+    security.allow_form_redirect(state.app, lambda: security.origin(current_endpoints().authorize))
 
 
 @bp.app_context_processor
@@ -107,6 +115,7 @@ def accounts():
 
 @bp.post("/google/connect")
 @login_required
+@limits.limit("OAUTH_CONNECT_LIMIT", key_func=limits.user_key, scope="oauth-connect")
 def connect():
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -125,7 +134,23 @@ def connect():
     session["google_asked_contacts"] = asking_contacts
     if asking_contacts:
         extra["scope"] = " ".join(CONTACTS_SCOPES)
+    _forget_abandoned_states(client.name)
     return client.authorize_redirect(creds.redirect_url, **extra)
+
+
+#: pending consents kept per session (another tab may still be on Google's consent page)
+PENDING_STATES_KEPT = 2
+
+
+def _forget_abandoned_states(client_name):
+    """Authlib keeps one session entry per started consent until its callback arrives; a
+    user who clicks Connect and turns back each time would grow the session cookie until
+    the browser drops it (and logs them out). Keep only the most recent few."""
+    prefix = f"_state_{client_name}_"
+    pending = sorted((key for key in session if key.startswith(prefix)),
+                     key=lambda key: (session[key] or {}).get("exp") or 0)
+    for key in pending[:max(0, len(pending) - (PENDING_STATES_KEPT - 1))]:
+        session.pop(key, None)
 
 
 UNREADABLE_SECRET = ("The portal's Google client secret cannot be read any more (the "
@@ -170,6 +195,10 @@ def callback():
             return _fail("You declined access at Google, so nothing was connected.")
         shown = f" ({error})" if _OAUTH_ERROR_RE.fullmatch(error) else ""
         return _fail(f"Google reported an error{shown}; nothing was connected.")
+    if not request.args.get("code"):
+        client.framework.clear_state_data(session, request.args.get("state"))
+        return _fail("Google's answer had no authorization code, so nothing was connected. "
+                     "Start again with Authorize and Connect.")
     try:
         # authlib checks the id_token's issuer only when it has server metadata; pin it for
         # real Google (googlesim's issuer is its own origin).
@@ -183,6 +212,10 @@ def callback():
                      "Connect.")
     except OAuthError as exc:
         return _fail(f"Google refused the sign-in ({exc.error}); nothing was connected.")
+    except AuthlibBaseError as exc:  # e.g. an answer Authlib cannot use (missing fields)
+        log.warning("OAuth callback failed: %s", exc.__class__.__name__)
+        return _fail("Google's answer could not be used, so nothing was connected. Start "
+                     "again with Authorize and Connect.")
     except requests.RequestException as exc:
         log.warning("OAuth callback could not reach Google: %s", exc.__class__.__name__)
         return _fail("Could not reach Google to finish the sign-in; nothing was connected. "
@@ -270,6 +303,7 @@ def _load_calendars():
         db.session.commit()  # keep the needs-reauth mark
         return None, "Google no longer accepts the portal's access. Reconnect to choose calendars."
     except services.NotConnected as exc:
+        db.session.commit()  # keep a "tokens unreadable" mark
         return None, str(exc)
     except GoogleError as exc:
         log.warning("calendarList failed for user %s: %s", current_user.id, exc)

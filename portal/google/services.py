@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: the largest id an integer primary key can hold (PostgreSQL ``integer``)
 MAX_ROW_ID = 2**31 - 1
 
+#: why a connection whose tokens cannot be decrypted needs a reconnect (shown to the user)
+TOKENS_UNREADABLE = "The stored Google tokens cannot be read any more; please reconnect."
+
 #: the calendar drop-down value meaning "create a new calendar named ..."
 NEW_CALENDAR = "__new__"
 
@@ -51,6 +54,12 @@ class GoogleSetupError(Exception):
 class NotConnected(Exception):
     """The user has no usable Google connection (never connected, disconnected, or waiting
     for a reconnect)."""
+
+
+class TokensUnreadable(NotConnected):
+    """The user's stored tokens cannot be decrypted (the encryption key changed): the
+    connection was marked as needing a reconnect. A caller that rolls back must mark it
+    again (:func:`mark_needs_reauth` with this message), or the banner never shows."""
 
 
 # -- admin credentials -------------------------------------------------------------------------
@@ -246,12 +255,15 @@ def client_for(user, timeout=gclient.DEFAULT_TIMEOUT):
     try:
         refresh_token = crypto.decrypt(conn.refresh_token_encrypted)
         access_token = crypto.decrypt(conn.access_token_encrypted)
+    except crypto.SecretUnreadable:
+        mark_needs_reauth(user, TOKENS_UNREADABLE)
+        raise TokensUnreadable(TOKENS_UNREADABLE) from None
+    try:
         client_secret = crypto.decrypt(creds.client_secret_encrypted)
     except crypto.SecretUnreadable:
-        mark_needs_reauth(user, "The stored Google tokens cannot be read any more; "
-                                "please reconnect.")
-        raise NotConnected("The stored Google tokens cannot be read; please reconnect.") \
-            from None
+        # The admin's secret, not the user's grant: a reconnect would not help.
+        raise NotConnected("The portal's Google client secret cannot be read any more; ask "
+                           "an admin to enter it again.") from None
 
     def store_refreshed(token, expiry):
         # Runs inside google-auth's refresh: just set the values; the caller commits.

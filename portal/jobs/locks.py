@@ -1,9 +1,9 @@
 """Redis locks with expiry: at most one sync per mapping at a time.
 
 The lock is taken when a sync is enqueued (so a second *Synchronize now* reports "already
-running"), carried by the job while it runs and refreshed as it progresses, and released when
-the run ends. The expiry means a worker killed mid-run blocks the mapping only until it
-lapses; the next run then finishes the job (see portal/sync/runner.py).
+running"), carried by the job while it runs, and released when the run ends. A worker killed
+mid-run is noticed by portal/jobs/reaper.py, which fails its run and frees the lock (the
+expiry is the last resort); the next run then finishes the job (see portal/sync/runner.py).
 """
 import uuid
 

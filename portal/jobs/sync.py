@@ -8,11 +8,12 @@ import logging
 import uuid
 
 from flask import current_app, has_app_context
+from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 
 from portal.core.types import utcnow
 from portal.extensions import db
-from portal.jobs.connection import get_queue, get_redis
+from portal.jobs.connection import QueueUnavailable, get_queue, get_redis
 from portal.jobs.locks import DEFAULT_TTL, Lock, mapping_lock_key
 from portal.sync.models import (DIRECTION_BOTH, DIRECTIONS, RUN_FAILED, RUN_QUEUED,
                                 RUN_RETRYING, RUN_RUNNING, SyncRun)
@@ -29,7 +30,7 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
 
     A mapping whose lock is held (a run queued or running) is not queued again: its current
     run is returned with ``already_running = True``. Commits (the runs must exist before a
-    worker picks the jobs up).
+    worker picks the jobs up). Raises :class:`QueueUnavailable` when Redis does not answer.
     """
     from portal.google import services as google_services
 
@@ -43,7 +44,13 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
     for item in mappings:
         job_id = f"sync-{item.id}-{uuid.uuid4().hex[:12]}"
         lock = Lock(get_redis(), mapping_lock_key(item.id), token=job_id)
-        if not lock.acquire():
+        try:
+            acquired = lock.acquire() or (_holder_died(item.id, lock.holder())
+                                          and lock.acquire())
+        except RedisError as exc:
+            log.warning("job queue unreachable: %s", exc.__class__.__name__)
+            raise QueueUnavailable() from exc
+        if not acquired:
             current = _current_run(item.id, lock.holder())
             if current is not None:
                 current.already_running = True
@@ -60,14 +67,32 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
                           failure_ttl=7 * 24 * 3600,
                           retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
                           description=f"sync mapping {item.id} ({direction})")
-        except Exception:
-            lock.release()
+        except RedisError as exc:
+            log.warning("job queue unreachable: %s", exc.__class__.__name__)
+            try:
+                lock.release()
+            except RedisError:
+                pass  # it expires by itself
             run.status = RUN_FAILED
-            run.message = "The job queue is unavailable; try again shortly."
+            run.message = "The job queue was not reachable, so this sync never started; " \
+                          "nothing was lost."
+            run.finished_at = utcnow()
             db.session.commit()
-            raise
+            raise QueueUnavailable() from exc
         runs.append(run)
     return runs
+
+
+def _holder_died(mapping_id, job_id):
+    """True when the run holding the mapping's lock was left by a dead worker: it is then
+    marked failed and the lock freed, so this sync can start at once."""
+    from portal.jobs.reaper import sweep_run
+
+    run = _current_run(mapping_id, job_id)
+    if run is None or run.job_id != job_id or not sweep_run(run):
+        return False
+    db.session.commit()
+    return True
 
 
 def _current_run(mapping_id, job_id):

@@ -9,10 +9,11 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from rq.cron import CronScheduler
 
 from portal.extensions import db
-from portal.jobs.connection import get_queue, get_redis
+from portal.jobs.connection import QueueUnavailable, get_queue, get_redis
 from portal.scheduler import services
 from portal.scheduler.handlers import HANDLERS, SYNC_TOGETHER, google_calendar_both
 from portal.scheduler.models import CronTask
@@ -25,8 +26,13 @@ TICK_CRON = "* * * * *"  # every minute, on the minute
 def tick():
     """RQ job: run every cron task that is active and due. Returns the names it ran.
 
-    When the calendar export and import tasks are both due, they fan out together: one job
-    per mapping does both directions."""
+    First marks the sync runs of dead workers failed and frees their locks (see
+    portal/jobs/reaper.py), so their mappings are due again on this very tick. When the
+    calendar export and import tasks are both due, they fan out together: one job per
+    mapping does both directions."""
+    from portal.jobs.reaper import sweep_dead_runs
+
+    sweep_dead_runs()
     ran = []
     claimed = services.claim_due_tasks()
     together = [t for t in claimed if t.handler in SYNC_TOGETHER]
@@ -85,8 +91,13 @@ def run_claimed(task):
 
 
 def enqueue_run_now(task):
-    """Queue a manual run of ``task``; the page shows its outcome once a worker ran it."""
-    return get_queue().enqueue(run_task_now, task.id, job_timeout=600)
+    """Queue a manual run of ``task``; the page shows its outcome once a worker ran it.
+    Raises :class:`QueueUnavailable` when Redis does not answer."""
+    try:
+        return get_queue().enqueue(run_task_now, task.id, job_timeout=600)
+    except RedisError as exc:
+        log.warning("job queue unreachable: %s", exc.__class__.__name__)
+        raise QueueUnavailable() from exc
 
 
 def build_cron_scheduler(app):
@@ -101,6 +112,9 @@ def build_cron_scheduler(app):
 @with_appcontext
 def scheduler_command():
     """Run the dispatcher: enqueue a tick every minute (one per deployment is enough)."""
+    from portal.jobs.worker import require_redis
+
+    require_redis(current_app._get_current_object())
     services.ensure_default_tasks()
     db.session.commit()
     click.echo("Dispatcher started: a tick every minute on queue "

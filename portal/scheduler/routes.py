@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
 from portal.extensions import db
+from portal.jobs.connection import QueueUnavailable
 from portal.scheduler import services
 from portal.scheduler.dispatch import enqueue_run_now
 from portal.scheduler.forms import FrequencyForm
@@ -66,8 +67,13 @@ def frequency(task_id):
 def run_now(task_id):
     task = _task(task_id)
     if EmptyForm().validate_on_submit():
-        enqueue_run_now(task)
-        flash(f"{task.name} queued; its outcome shows here once a worker has run it.", "info")
+        try:
+            enqueue_run_now(task)
+        except QueueUnavailable as exc:
+            flash(f"{task.name} was not queued. {exc}", "danger")
+        else:
+            flash(f"{task.name} queued; its outcome shows here once a worker has run it.",
+                  "info")
     return redirect(url_for("scheduler.index"))
 
 

@@ -27,6 +27,7 @@ def _own_run(run_id):
 def sync_now():
     """Queue a sync of one of the user's mappings (``mapping_id``) or all of them."""
     from portal.google import services as google_services
+    from portal.jobs.connection import QueueUnavailable
     from portal.jobs.sync import enqueue_sync
 
     form = EmptyForm()
@@ -41,7 +42,11 @@ def sync_now():
     if not google_services.connection_usable(current_user):
         flash("Connect your Google account first; then you can synchronize.", "warning")
         return redirect(request.referrer or url_for("sync.runs"))
-    runs = enqueue_sync(current_user, mapping)
+    try:
+        runs = enqueue_sync(current_user, mapping)
+    except QueueUnavailable as exc:
+        flash(str(exc), "danger")
+        return redirect(request.referrer or url_for("sync.runs"))
     if not runs:
         flash("No calendar is set up for syncing yet.", "warning")
         return redirect(request.referrer or url_for("sync.runs"))

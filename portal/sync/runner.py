@@ -968,6 +968,10 @@ def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
         mapping.last_synced_at = utcnow()
     except google_services.NotConnected as exc:
         db.session.rollback()
+        if isinstance(exc, google_services.TokensUnreadable):
+            # The rollback undid the mark; without it the banner never shows and the
+            # scheduler keeps trying this user.
+            google_services.mark_needs_reauth(user, str(exc))
         return _finish(run, RUN_NEEDS_REAUTH, str(exc))
     except ReauthorizationNeeded as exc:
         db.session.rollback()

@@ -2,6 +2,8 @@
 from portal.accounts.models import User
 from portal.extensions import db
 
+PASSWORD = "correct-horse-42"  # the make_user fixture's (tests/conftest.py)
+
 
 def test_login_with_wrong_password_is_refused_with_a_message(client, make_user):
     user = make_user()
@@ -19,14 +21,14 @@ def test_login_then_pages_open_and_logout_closes_them(client, make_user, login):
 
 def test_deactivated_user_cannot_log_in(client, make_user):
     user = make_user(active=False)
-    response = client.post_form("/login", {"email": user.email, "password": "password123"})
+    response = client.post_form("/login", {"email": user.email, "password": PASSWORD})
     assert "deactivated" in response.get_data(as_text=True)
 
 
 def test_login_ignores_offsite_next(client, make_user):
     user = make_user()
     response = client.post_form("/login?next=https://evil.example/x",
-                                {"email": user.email, "password": "password123"}, page="/login")
+                                {"email": user.email, "password": PASSWORD}, page="/login")
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
 

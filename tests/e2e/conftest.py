@@ -56,17 +56,23 @@ def live_server(app, _live_server):
 
 @pytest.fixture
 def page(_browser, live_server):
+    """A browser tab; the test fails if the Content-Security-Policy blocked anything on any
+    page it opened (an inline script or handler, a resource from elsewhere)."""
     context = _browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 @pytest.fixture
 def browser_login():
     """``browser_login(page, user)`` signs in through the login form."""
-    def do_login(page, user, password="password123"):
+    def do_login(page, user, password="correct-horse-42"):  # tests/conftest.py PASSWORD
         page.goto("/login")
         page.get_by_label("Email").fill(user.email)
         page.get_by_label("Password").fill(password)

@@ -116,3 +116,73 @@ def test_new_calendar_batch_uses_the_configured_endpoint(googlesim_server):
     endpoints = google_endpoints(googlesim_server.base_url)
     batch = gclient.new_calendar_batch(endpoints)
     assert batch._batch_uri == googlesim_server.base_url + "/batch/calendar/v3"
+
+
+@pytest.fixture
+def no_auth_backoff(monkeypatch):
+    """google-auth retries a 5xx from the token endpoint after sleeping 1 s, then 2 s."""
+    from types import SimpleNamespace
+
+    from google.auth import _exponential_backoff
+
+    monkeypatch.setattr(_exponential_backoff, "time", SimpleNamespace(sleep=lambda s: None))
+
+
+@pytest.mark.parametrize("status,count,expected", [
+    # Google's API envelope ({"error": {"code", "message", "errors", "status"}}) from the
+    # token endpoint: a JSON object where the OAuth spec puts a string
+    (503, 5, gclient.TransientError),
+    (500, 5, gclient.TransientError),
+    (400, 1, gclient.TransientError),
+])
+def test_any_error_body_of_the_token_endpoint_is_classified(sim, googlesim_server, tokens,
+                                                            no_auth_backoff, status, count,
+                                                            expected):
+    sim.fault(method="POST", path="/token", status=status, count=count)
+    google = _client(googlesim_server.base_url, tokens,
+                     expiry=datetime.now(timezone.utc) - timedelta(seconds=5))
+    with pytest.raises(expected) as info:
+        google.calendar_list()
+    assert type(info.value) is expected
+    assert isinstance(info.value.reason, (str, type(None)))
+
+
+def test_check_client_credentials_survives_an_error_object(sim, googlesim_server, tokens):
+    sim.fault(method="POST", path="/token", status=400, count=1)
+    with pytest.raises(gclient.TransientError):
+        gclient.check_client_credentials(google_endpoints(googlesim_server.base_url), "c1", "s1")
+
+
+@pytest.mark.parametrize("body", [
+    b'{"error": {"code": 403, "errors": [{"reason": {"nested": true}}]}}',
+    b'{"error": {"code": 403, "errors": [{"reason": ["x"]}], "status": {"a": 1}}}',
+    b'{"error": ["not", "an", "object"]}',
+    b'["a list"]',
+    b'"a string"',
+    b'\xff\xfe not utf-8',
+])
+def test_http_errors_with_any_body_shape_are_classified(body):
+    import httplib2
+    from googleapiclient.errors import HttpError
+
+    exc = HttpError(httplib2.Response({"status": 403}), body)
+    classified = gclient.classify_error(exc)
+    assert isinstance(classified, gclient.PermanentError)
+    assert isinstance(classified.reason, (str, type(None)))
+
+
+@pytest.mark.parametrize("data", [
+    {"error": {"code": 400, "status": "INVALID_ARGUMENT"}},
+    {"error": ["a", "list"]},
+    {"error": None, "error_description": {"x": 1}},
+    ["a list"],
+    "plain text",
+    None,
+])
+def test_refresh_errors_with_any_body_shape_are_classified(data):
+    import google.auth.exceptions
+
+    exc = google.auth.exceptions.RefreshError("refresh failed", data)
+    classified = gclient.classify_error(exc)
+    assert isinstance(classified, gclient.GoogleError)
+    assert isinstance(classified.reason, (str, type(None)))

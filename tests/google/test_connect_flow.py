@@ -1,4 +1,6 @@
 """Authorize and Connect through googlesim with the real authlib and google clients."""
+from urllib.parse import urlencode
+
 import pytest
 
 from portal.extensions import db
@@ -196,3 +198,48 @@ def test_credentials_change_is_picked_up_without_restart(app, client, make_user,
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["client_id"] == ["second-client"]
     assert "Connected to Google" in page_text(connect(client, "x@example.com"))
+
+
+@pytest.mark.parametrize("answer", [
+    {"code": None},  # a valid state without a code
+    {"code": ""},
+    {"code": None, "error": "access_denied"},
+    {"code": None, "error": "server_error", "error_description": "Backend down"},
+    {"error": "temporarily_unavailable"},  # an error next to a code: the error wins
+    {"code": None, "error": "x" * 5000},
+])
+def test_callback_with_a_valid_state_and_no_code_or_an_error_is_not_a_500(
+        client, make_user, login, configured, consent, page_text, answer):
+    user = make_user()
+    login(client, user)
+    _, params = consent(client, "sam.g@example.com")
+    for key, value in answer.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    response = client.get("/google/oauth/callback?" + urlencode(params), follow_redirects=True)
+    assert response.status_code == 200
+    assert "nothing was connected" in page_text(response)
+    assert _connection(user) is None
+    # The state was used up: replaying it with a code is refused too.
+    params.pop("error", None)
+    response = client.get("/google/oauth/callback?" + urlencode(dict(params, code="abc")),
+                          follow_redirects=True)
+    assert response.status_code == 200 and _connection(user) is None
+
+
+def test_abandoned_consents_do_not_grow_the_session(client, make_user, login, configured,
+                                                   consent, page_text):
+    """A user who presses Connect and turns back from Google, again and again, keeps a
+    working session (the cookie stays small) and the consent they finally give works."""
+    user = make_user()
+    login(client, user)
+    for _ in range(15):
+        assert client.post_form("/google/connect",
+                                page="/profile/external-accounts").status_code == 302
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 2000
+    path, _ = consent(client, "sam.g@example.com")
+    text = page_text(client.get(path, follow_redirects=True))
+    assert "Connected to Google as sam.g@example.com" in text

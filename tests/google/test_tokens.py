@@ -306,3 +306,37 @@ def test_disconnect_requires_csrf_and_a_choice(client, connected, page_text):
     text = page_text(client.post_form("/google/disconnect", {"links": "bogus"}))
     assert "Not a valid choice" in text
     assert _conn(connected).status == "connected"
+
+
+@pytest.mark.parametrize("status,count", [(503, 5), (400, 1)])
+def test_a_token_endpoint_answering_an_error_object_is_a_notice_not_a_500(
+        client, connected, sim, monkeypatch, status, count):
+    """Google's API envelope ({"error": {...}}) where the OAuth spec puts a string."""
+    from types import SimpleNamespace
+
+    from google.auth import _exponential_backoff
+
+    monkeypatch.setattr(_exponential_backoff, "time", SimpleNamespace(sleep=lambda s: None))
+    conn = _conn(connected)
+    conn.token_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    sim.fault(method="POST", path="/token", status=status, count=count)
+    response = client.get("/google/sync")
+    assert response.status_code == 200
+    assert "Could not load your calendars from Google right now" in \
+        response.get_data(as_text=True)
+    assert _conn(connected).status == "connected"
+
+
+def test_tokens_that_cannot_be_decrypted_are_marked_from_the_settings_page(client, connected,
+                                                                          page_text):
+    from cryptography.fernet import Fernet
+
+    conn = _conn(connected)
+    conn.refresh_token_encrypted = Fernet(Fernet.generate_key()).encrypt(b"rt").decode()
+    db.session.commit()
+    text = page_text(client.get("/google/sync"))
+    assert "cannot be read any more; please reconnect" in text
+    assert _conn(connected).status == "needs_reauth"
+    assert 'data-testid="google-reauth-banner"' in client.get("/activities").get_data(
+        as_text=True)

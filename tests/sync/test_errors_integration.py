@@ -186,3 +186,75 @@ def test_a_zero_length_google_event_is_imported_and_syncs_both_ways(connect_user
     event = sim.get_event(ann.email, ann.email, deadline["id"])
     assert event["description"] == "Hand in the report"
     assert event["start"] == event["end"]
+
+
+@pytest.mark.parametrize("status,count,outcome", [
+    (503, 50, "retrying"),  # still failing after the run's own retries: RQ retries later
+    (400, 1, "succeeded"),  # retried within the run
+])
+def test_a_token_endpoint_answering_an_error_object_is_retried_not_failed(
+        connect_user, make_activity, sim, sync, monkeypatch, no_waiting, status, count,
+        outcome):
+    """Google's API envelope ({"error": {...}}) where the OAuth spec puts a string used to
+    crash the error classification (TypeError) and fail the run."""
+    from types import SimpleNamespace
+
+    from google.auth import _exponential_backoff
+
+    from datetime import timedelta
+
+    from portal.core.types import utcnow
+
+    monkeypatch.setattr(_exponential_backoff, "time", SimpleNamespace(sleep=lambda s: None))
+    ann, mapping = connect_user()
+    make_activity(ann, subject="After the outage")
+    conn = google_services.get_connection(ann)
+    conn.token_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    sim.fault(method="POST", path="/token", status=status, count=count)
+    run = sync(mapping)
+    assert run.status == outcome, run.message
+    assert no_waiting, "retried after a backoff"
+    assert google_services.get_connection(ann).status == "connected"
+
+
+@pytest.mark.parametrize("how", ["token", "key"])
+def test_tokens_that_cannot_be_decrypted_ask_for_a_reconnect_and_scheduled_runs_skip_the_user(
+        app, client, login, connect_user, sim, monkeypatch, how):
+    """One stored token written with another key, or the whole key rotated away: the run
+    says why, the connection shows the reconnect banner (the mark survives the run's
+    rollback), and the scheduler skips the user until they reconnect."""
+    from datetime import timedelta
+
+    from cryptography.fernet import Fernet
+
+    from portal.core.types import utcnow
+    from portal.jobs.worker import make_worker
+    from portal.scheduler.fanout import enqueue_due_syncs
+    from portal.sync.models import SyncRun
+
+    ann, mapping = connect_user()
+    google_services.save_sync_settings(ann, auto_sync=True, period_minutes=15, sync_from=None)
+    conn = google_services.get_connection(ann)
+    if how == "token":
+        conn.refresh_token_encrypted = Fernet(Fernet.generate_key()).encrypt(b"rt").decode()
+    else:
+        monkeypatch.setitem(app.config, "ENCRYPTION_KEY", "a-key-that-replaced-the-old-one")
+    db.session.commit()
+
+    assert len(enqueue_due_syncs("export").job_ids) == 1
+    [run] = db.session.scalars(db.select(SyncRun)).all()
+    make_worker(app, simple=True).work(burst=True)
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert run.status == "needs_reauth"
+    assert "cannot be read" in run.message and "reconnect" in run.message
+    assert google_services.get_connection(ann).status == "needs_reauth"
+
+    login(client, ann)
+    page = client.get("/activities").get_data(as_text=True)
+    assert 'data-testid="google-reauth-banner"' in page
+    assert 'data-testid="google-reauth-banner"' in client.get("/google/sync").get_data(
+        as_text=True)
+    result = enqueue_due_syncs("export", now=utcnow() + timedelta(hours=1))
+    assert result.job_ids == [] and result.skipped_reauth == 1
