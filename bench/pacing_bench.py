@@ -45,7 +45,7 @@ def setup(sim, database_url, redis_url, events):
 def worker(sim_url, database_url, redis_url, mapping_id, rate, out):
     from portal.extensions import db
     from portal.google.calendar_events import Backoff
-    from portal.sync.runner import run_mapping
+    from portal.sync.calendar.runner import run_mapping
 
     app = make_app(sim_url, SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_url,
                    GOOGLE_WRITES_PER_SECOND=rate, GOOGLE_WRITE_BURST=50)

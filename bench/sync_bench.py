@@ -89,7 +89,7 @@ def raw_floor(sim_url, n):
 def export_run(sim_url, n):
     from portal.extensions import db
     from portal.google.calendar_events import Backoff
-    from portal.sync.runner import run_mapping
+    from portal.sync.calendar.runner import run_mapping
 
     app = make_app(sim_url)
     with app.app_context():
@@ -111,7 +111,7 @@ def export_run(sim_url, n):
 def import_run(sim_url, n):
     from portal.extensions import db
     from portal.google.calendar_events import Backoff
-    from portal.sync.runner import run_mapping
+    from portal.sync.calendar.runner import run_mapping
 
     app = make_app(sim_url)
     with app.app_context():
@@ -136,7 +136,7 @@ def incremental_runs(sim_url, n):
     from portal.crm.models import Activity
     from portal.extensions import db
     from portal.google.calendar_events import Backoff
-    from portal.sync.runner import run_mapping
+    from portal.sync.calendar.runner import run_mapping
 
     app = make_app(sim_url)
     out = {}

@@ -65,7 +65,8 @@ def _import_models():
     import portal.crm.models  # noqa: F401
     import portal.google.models  # noqa: F401
     import portal.scheduler.models  # noqa: F401
-    import portal.sync.models  # noqa: F401
+    import portal.sync.core.runs  # noqa: F401
+    import portal.sync.calendar.models  # noqa: F401
     import portal.sync.contacts.models  # noqa: F401
 
 

@@ -321,7 +321,7 @@ def sync(app):
     from portal.extensions import db
     from portal.jobs.sync import enqueue_sync
     from portal.jobs.worker import make_worker
-    from portal.sync.models import SyncRun
+    from portal.sync.core.runs import SyncRun
 
     def run(mapping, direction="both"):
         [queued] = enqueue_sync(mapping.user, mapping, direction)

@@ -83,7 +83,7 @@ def _google_events(owner, start_utc, end_utc):
     """Google events offered for *Add into CRM* on your own calendar, fetched live only when
     you ticked *Show Google events* (``?google=1``) and only from calendars whose import is
     off. A Google problem becomes a notice; it never stops the calendar from rendering."""
-    from portal.sync import add_into_crm
+    from portal.sync.calendar import add_into_crm
 
     if owner.id != current_user.id:
         return _GoogleOnCalendar()
@@ -272,7 +272,7 @@ def _read_only_page(error):
 @bp.get("/activities/<int:activity_id>")
 @login_required
 def activity_detail(activity_id):
-    from portal.sync.models import ExternalAttendee
+    from portal.sync.calendar.models import ExternalAttendee
 
     activity = _visible_or_404(activity_id)
     services.annotate([activity])

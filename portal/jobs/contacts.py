@@ -14,8 +14,9 @@ from portal.extensions import db
 from portal.jobs.connection import get_queue, get_redis
 from portal.jobs.locks import DEFAULT_TTL, Lock
 from portal.jobs.sync import JOB_TIMEOUT, RETRY_INTERVALS
-from portal.sync.models import (DIRECTION_BOTH, KIND_CONTACTS, RUN_FAILED, RUN_QUEUED,
-                                RUN_RETRYING, RUN_RUNNING, SyncRun)
+from portal.sync.core.runs import (
+    DIRECTION_BOTH, KIND_CONTACTS, RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun,
+)
 
 log = logging.getLogger(__name__)
 

@@ -72,7 +72,7 @@ def redis_executable():
     return found
 
 
-def _answers(sock):
+def answers_of(sock):
     if not os.path.exists(sock):
         return False
     conn = Redis(unix_socket_path=sock, socket_timeout=2, socket_connect_timeout=2)
@@ -123,7 +123,7 @@ def _locked(instance_path):
 def running_pid(instance_path):
     """The pid of the instance's server when it runs and answers, else None."""
     pid = _read_pid(_files(instance_path)["pid"])
-    if _alive(pid) and _answers(socket_path(instance_path)):
+    if _alive(pid) and answers_of(socket_path(instance_path)):
         return pid
     return None
 
@@ -166,7 +166,7 @@ def start(instance_path, timeout=START_TIMEOUT):
             raise EmbeddedRedisError(f"redis-server did not start: {done.stderr.strip()}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _answers(sock):
+            if answers_of(sock):
                 return url(instance_path)
             time.sleep(0.05)
         raise EmbeddedRedisError(f"redis-server did not answer on {sock}; see {files['log']}")

@@ -3,7 +3,7 @@
 The lock is taken when a sync is enqueued (so a second *Synchronize now* reports "already
 running"), carried by the job while it runs, and released when the run ends. A worker killed
 mid-run is noticed by portal/jobs/reaper.py, which fails its run and frees the lock (the
-expiry is the last resort); the next run then finishes the job (see portal/sync/runner.py).
+expiry is the last resort); the next run then finishes the job (see portal/sync/calendar/runner.py).
 """
 import uuid
 

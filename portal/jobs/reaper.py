@@ -30,7 +30,7 @@ from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import get_queue, get_redis
 from portal.jobs.locks import Lock, mapping_lock_key
-from portal.sync.models import RUN_FAILED, RUN_RUNNING, SyncRun
+from portal.sync.core.runs import RUN_FAILED, RUN_RUNNING, SyncRun
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import QueueUnavailable, get_queue, get_redis
 from portal.jobs.locks import DEFAULT_TTL, Lock, mapping_lock_key
-from portal.sync.models import (DIRECTION_BOTH, DIRECTIONS, RUN_FAILED, RUN_QUEUED,
-                                RUN_RETRYING, RUN_RUNNING, SyncRun)
+from portal.sync.core.runs import (
+    DIRECTION_BOTH, DIRECTIONS, RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def sync_mapping(mapping_id, direction=DIRECTION_BOTH):
 
 def _sync_mapping(mapping_id, direction):
     from portal.google.client import TransientError
-    from portal.sync.runner import run_mapping
+    from portal.sync.calendar.runner import run_mapping
 
     job = get_current_job()
     job_id = job.id if job is not None else f"direct-{mapping_id}-{uuid.uuid4().hex[:12]}"

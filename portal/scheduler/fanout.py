@@ -26,8 +26,9 @@ from portal.google.models import (STATUS_CONNECTED, STATUS_NEEDS_REAUTH, Calenda
 from portal.jobs.connection import get_queue, get_redis
 from portal.jobs.locks import DEFAULT_TTL, mapping_lock_key
 from portal.jobs.sync import JOB_TIMEOUT, RETRY_INTERVALS, sync_mapping
-from portal.sync.models import (DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT,
-                                RUN_QUEUED, SyncRun)
+from portal.sync.core.runs import (
+    DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT, RUN_QUEUED, SyncRun,
+)
 
 #: chunk size for the Redis pipelines and the bulk insert
 BATCH = 500

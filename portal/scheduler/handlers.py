@@ -60,7 +60,7 @@ SYNC_TOGETHER = ("google_calendar_export", "google_calendar_import")
 
 
 def clean_sync_runs(task):
-    from portal.sync.models import SyncRun
+    from portal.sync.core.runs import SyncRun
 
     cutoff = utcnow() - SYNC_RUN_RETENTION
     deleted = db.session.execute(delete(SyncRun).where(SyncRun.finished_at < cutoff)).rowcount

@@ -27,7 +27,7 @@ def spawned_run_summary(task, with_runs=False):
     if not job_ids:
         return RunSummary()
     try:
-        from portal.sync.models import SyncRun
+        from portal.sync.core.runs import SyncRun
     except ImportError:  # the sync feature is not installed
         return RunSummary(total=len(job_ids), by_status={"enqueued": len(job_ids)})
     runs = db.session.scalars(select(SyncRun).where(SyncRun.job_id.in_(job_ids))).all()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal.core.forms import EmptyForm
 from portal.core.urls import safe_next
 from portal.extensions import db
-from portal.sync.models import SyncRun, SyncRunEntry
+from portal.sync.core.runs import SyncRun, SyncRunEntry
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -66,7 +66,7 @@ def sync_now():
 def add_into_crm():
     """*Add into CRM*: turn one Google event of an import-off calendar into a CRM activity."""
     from portal.google import services as google_services
-    from portal.sync import add_into_crm as service
+    from portal.sync.calendar import add_into_crm as service
 
     form = EmptyForm()
     if not form.validate_on_submit():

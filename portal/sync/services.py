@@ -9,9 +9,11 @@ from sqlalchemy import delete, select, update
 from portal.core.types import utcnow
 from portal.crm.models import ORIGIN_GOOGLE
 from portal.extensions import db
-from portal.sync.directory import event_state
-from portal.sync.models import (LINK_ACTIVE, ROLE_GUEST, ROLE_ORGANIZER, EventLink,
-                                GuestNotification, SyncRunEntry)
+from portal.sync.calendar.directory import event_state
+from portal.sync.calendar.models import (
+    LINK_ACTIVE, ROLE_GUEST, ROLE_ORGANIZER, EventLink, GuestNotification,
+)
+from portal.sync.core.runs import SyncRunEntry
 
 #: shown wherever the CRM refuses to change someone else's meeting
 READ_ONLY_REASON = ("{organizer} organizes this meeting in Google Calendar, and only the "

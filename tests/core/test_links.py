@@ -44,7 +44,7 @@ def test_an_activity_page_links_only_a_safe_google_link(app, client, login, conn
                                                         sim, sync):
     from portal.crm.models import Activity
     from portal.extensions import db
-    from portal.sync.models import EventLink
+    from portal.sync.calendar.models import EventLink
 
     ann, mapping = connect_user()
     # Someone else's meeting: its edit page is the read-only page with the Google link.

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from portal.core.timezones import local_now
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.models import EventLink
+from portal.sync.calendar.models import EventLink
 
 
 def test_google_event_appears_and_is_added_into_crm(page, browser_login, connect_user, sim):

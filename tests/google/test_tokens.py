@@ -203,7 +203,7 @@ def test_token_close_to_expiry_is_refreshed_before_it_expires(connected, sim):
 def test_a_revoked_grant_stops_that_users_sync_only(app, client, connected, sim, make_user,
                                                     login, connect, make_activity):
     """The sync layer refuses to run for a user waiting for a reconnect; others go on."""
-    from portal.sync.runner import run_mapping
+    from portal.sync.calendar.runner import run_mapping
 
     def meeting_mapping(user, email, subject):
         activity = make_activity(user, subject=subject)
@@ -245,7 +245,7 @@ def test_the_banners_reconnect_button_starts_the_consent_flow(client, connected,
 
 def _synced_meeting(client, user, make_activity, sync):
     """Map Meeting to the primary calendar and export one activity: one EventLink."""
-    from portal.sync.models import EventLink
+    from portal.sync.calendar.models import EventLink
 
     activity = make_activity(user, subject="Quarterly review")
     mapping = CalendarMapping(user_id=user.id, activity_type_id=activity.activity_type_id,
@@ -258,7 +258,7 @@ def _synced_meeting(client, user, make_activity, sync):
 
 
 def _links(user):
-    from portal.sync.models import EventLink
+    from portal.sync.calendar.models import EventLink
 
     db.session.expire_all()
     return db.session.scalars(db.select(EventLink).filter_by(user_id=user.id)).all()

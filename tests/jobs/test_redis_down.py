@@ -8,7 +8,7 @@ from redis import Redis
 
 from portal.extensions import db
 from portal.jobs import embedded
-from portal.sync.models import SyncRun
+from portal.sync.core.runs import SyncRun
 
 UNREACHABLE = "The job queue is not reachable; nothing was lost."
 

@@ -6,7 +6,7 @@ import sys
 
 from portal import ROOT
 from portal.extensions import db
-from portal.sync.models import SyncRun
+from portal.sync.core.runs import SyncRun
 
 WORKER = ("from portal import create_app; from portal.jobs.worker import make_worker; "
           "app = create_app(); app.app_context().push(); make_worker(app).work(burst=True)")
@@ -53,7 +53,7 @@ def test_a_worker_killed_mid_export_leaves_nothing_the_next_run_cannot_finish(
     next run finishes it: every activity exactly once in Google, nothing lost, no
     duplicate."""
     from portal.jobs.sync import enqueue_sync
-    from portal.sync.models import EventLink
+    from portal.sync.calendar.models import EventLink
 
     ann, mapping = connect_user()
     _kill_mid_export(app, ann, mapping, activity_types, sim,
@@ -81,7 +81,7 @@ def _kill_mid_export(app, ann, mapping, activity_types, sim, enqueue):
     from datetime import datetime, timedelta, timezone
 
     from portal.crm.models import Activity
-    from portal.sync.models import EventLink
+    from portal.sync.calendar.models import EventLink
 
     start = datetime(2031, 1, 6, 9, tzinfo=timezone.utc)
     db.session.add_all([

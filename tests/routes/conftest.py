@@ -94,7 +94,7 @@ def _build_world(activity_types, connect_user=None):
     from portal.google.models import CalendarMapping
     from portal.scheduler import services as scheduler
     from portal.scheduler.models import CronTask
-    from portal.sync.models import SyncRun
+    from portal.sync.core.runs import SyncRun
 
     ada = _user("ada@example.com", role="admin", name="Ada Admin")
     sam = _user("sam@example.com")

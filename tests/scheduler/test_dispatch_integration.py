@@ -13,7 +13,7 @@ from portal.jobs.connection import get_queue
 from portal.scheduler import dispatch, services
 from portal.scheduler.fanout import enqueue_due_syncs
 from portal.scheduler.models import CronTask
-from portal.sync.models import SyncRun
+from portal.sync.core.runs import SyncRun
 
 LATER = timedelta(hours=2)
 
@@ -190,7 +190,7 @@ def test_two_dispatchers_ticking_at_once_enqueue_each_job_once(_app, connect_use
 
 def test_clean_old_sync_runs_deletes_month_old_runs_and_their_logs(connect_user, sync,
                                                                    make_activity):
-    from portal.sync.models import SyncRunEntry
+    from portal.sync.core.runs import SyncRunEntry
 
     ann, mapping = connect_user("ann@example.com")
     make_activity(ann, subject="Logged")

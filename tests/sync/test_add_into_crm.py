@@ -8,7 +8,7 @@ import pytest
 
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.models import OWNER_CRM, EventLink
+from portal.sync.calendar.models import OWNER_CRM, EventLink
 
 UTC = timezone.utc
 START = datetime(2031, 3, 11, 9, tzinfo=UTC)  # Tuesday of the week of 10 March 2031

@@ -4,7 +4,7 @@ import pytest
 from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 
 def answer(sim, owner, event_id, email, **changes):

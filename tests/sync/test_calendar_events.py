@@ -11,7 +11,7 @@ from googlesim.testing import (SCOPE_CALENDAR, TEST_CLIENT_ID, TEST_CLIENT_SECRE
 from portal.google import calendar_events as ce
 from portal.google.client import GoogleClient, PermanentError, TransientError
 from portal.google.urls import google_endpoints
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 USER = "ann@example.com"
 

@@ -45,7 +45,7 @@ def contacts_user(configured, make_user):
 def sync_contacts(app):
     from portal.jobs.contacts import enqueue_contacts_sync
     from portal.jobs.worker import make_worker
-    from portal.sync.models import SyncRun
+    from portal.sync.core.runs import SyncRun
 
     def run(user, settings, direction="both"):
         queued = enqueue_contacts_sync(user, settings, direction)

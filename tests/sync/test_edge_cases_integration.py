@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.engine import google_event_id
-from portal.sync.models import SyncRunEntry
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.core.runs import SyncRunEntry
 
 UTC = timezone.utc
 

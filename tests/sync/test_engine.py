@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.crm.reminders import Reminders
-from portal.sync import engine as e
+from portal.sync.calendar import engine as e
 
 UTC = timezone.utc
 MEETING = 2

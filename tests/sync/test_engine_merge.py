@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from portal.sync import engine as e
+from portal.sync.calendar import engine as e
 
 from tests.sync.test_engine import activity, event_for, kinds, link, mapping
 

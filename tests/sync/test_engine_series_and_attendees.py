@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from portal.crm.reminders import Reminders
-from portal.sync import engine as e
+from portal.sync.calendar import engine as e
 
 UTC = timezone.utc
 MEETING = 2

@@ -7,8 +7,8 @@ from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google import services as google_services
-from portal.sync.engine import google_event_id
-from portal.sync.models import EventLink
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import EventLink
 
 
 def live(events):
@@ -231,7 +231,7 @@ def test_tokens_that_cannot_be_decrypted_ask_for_a_reconnect_and_scheduled_runs_
     from portal.core.types import utcnow
     from portal.jobs.worker import make_worker
     from portal.scheduler.fanout import enqueue_due_syncs
-    from portal.sync.models import SyncRun
+    from portal.sync.core.runs import SyncRun
 
     ann, mapping = connect_user()
     google_services.save_sync_settings(ann, auto_sync=True, period_minutes=15, sync_from=None)

@@ -4,8 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.engine import google_event_id
-from portal.sync.models import EventLink, SyncRunEntry
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import EventLink
+from portal.sync.core.runs import SyncRunEntry
 
 
 def live(events):
@@ -170,7 +171,7 @@ def test_a_link_written_meanwhile_by_another_run_does_not_fail_this_one(
         connect_user, make_activity, sim, sync, monkeypatch):
     """A killed worker's last commit can land after the next run has read the links; the
     next run's own link for that event must update it, not fail the run on the unique key."""
-    from portal.sync import runner
+    from portal.sync.calendar import runner
 
     ann, mapping = connect_user()
     meeting = make_activity(ann, subject="Raced")

@@ -10,9 +10,9 @@ from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.crm.reminders import Reminders
 from portal.extensions import db
-from portal.sync import engine as e
-from portal.sync.engine import google_event_id
-from portal.sync.models import EventLink
+from portal.sync.calendar import engine as e
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import EventLink
 
 UTC = timezone.utc
 START = datetime(2031, 3, 11, 9, tzinfo=UTC)

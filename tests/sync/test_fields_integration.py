@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 from portal.crm import activities as crm
 from portal.crm.models import Activity, Contact, ContactEmail
 from portal.extensions import db
-from portal.sync.engine import google_event_id
-from portal.sync.models import ExternalAttendee
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import ExternalAttendee
 
 UTC = timezone.utc
 SUBJECT = "Réunion 会议 📅 Встреча"

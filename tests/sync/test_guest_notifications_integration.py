@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 from portal.crm.models import Activity, Contact, ContactEmail
 from portal.extensions import db
-from portal.sync.models import GuestNotification
-from portal.sync.runner import run_mapping
+from portal.sync.calendar.models import GuestNotification
+from portal.sync.calendar.runner import run_mapping
 
 START = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
 

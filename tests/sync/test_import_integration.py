@@ -9,8 +9,9 @@ from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
 from portal.sync import services as sync_services
-from portal.sync.engine import google_event_id
-from portal.sync.models import EventLink, ExternalAttendee, SyncRun
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import EventLink, ExternalAttendee
+from portal.sync.core.runs import SyncRun
 
 
 def live(events):
@@ -251,7 +252,7 @@ def test_persistent_outage_ends_the_run_as_retrying_and_a_later_run_finishes(
 
 def test_crash_after_google_acknowledged_but_before_commit_does_not_duplicate(
         connect_user, make_activity, sim, sync, monkeypatch):
-    from portal.sync import runner
+    from portal.sync.calendar import runner
 
     ann, mapping = connect_user()
     for n in range(120):
@@ -280,6 +281,42 @@ def test_crash_after_google_acknowledged_but_before_commit_does_not_duplicate(
     assert db.session.scalar(db.select(db.func.count(EventLink.id))) == 120
     assert len(activities()) == 120
 
+
+
+@pytest.mark.parametrize("export_on", [True, False])
+def test_activity_deleted_after_a_cut_off_export_leaves_no_event_behind(
+        connect_user, make_activity, sim, sync, monkeypatch, export_on):
+    """The worker died after Google made the event but before the link was recorded; the
+    user then deleted the activity. The next sync removes the orphan from Google (deleting
+    in the CRM deletes in Google) and never brings the activity back; with Export off the
+    portal writes nothing to Google, but still does not resurrect it."""
+    from portal.sync.calendar import runner
+
+    ann, mapping = connect_user()
+    activity = make_activity(ann, subject="Dies with the worker")
+    real_commit = runner.Runner.commit
+
+    def killed(self, progress=None):
+        raise KeyboardInterrupt("worker killed")
+
+    monkeypatch.setattr(runner.Runner, "commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_mapping(mapping.id, "export")
+    db.session.rollback()
+    monkeypatch.setattr(runner.Runner, "commit", real_commit)
+    assert [e["summary"] for e in live(sim.events(ann.email, ann.email))] == \
+        ["Dies with the worker"]
+    crm.delete_activity(db.session.get(Activity, activity.id), actor=ann)
+    db.session.commit()
+    if not export_on:
+        mapping.export_enabled = False
+        db.session.commit()
+    run = sync(mapping)
+    assert run.status == "succeeded"
+    assert activities() == []
+    left = [e["summary"] for e in live(sim.events(ann.email, ann.email))]
+    assert left == ([] if export_on else ["Dies with the worker"])
+    assert sync(mapping).status == "succeeded" and activities() == []
 
 def test_revoked_grant_marks_the_connection_for_reconnection(connect_user, make_activity, sim,
                                                             sync):

@@ -9,8 +9,8 @@ from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google import services as google_services
 from portal.google.models import CalendarMapping
-from portal.sync.engine import google_event_id
-from portal.sync.models import EventLink
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import EventLink
 
 UTC = timezone.utc
 START = datetime(2031, 3, 11, 9, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.engine import google_event_id
-from portal.sync.models import EventLink
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.calendar.models import EventLink
 
 UTC = timezone.utc
 

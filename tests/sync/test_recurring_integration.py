@@ -7,7 +7,7 @@ from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google import services as google_services
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 UTC = timezone.utc
 RULE = "RRULE:FREQ=WEEKLY;COUNT=4"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google import services as google_services
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 
 def test_weekly_series_from_the_form_repeats_at_local_time_across_dst(

@@ -2,7 +2,7 @@
 import re
 
 from portal.extensions import db
-from portal.sync.models import SyncRun
+from portal.sync.core.runs import SyncRun
 
 
 def _sync_forms(html):

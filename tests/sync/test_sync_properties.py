@@ -16,9 +16,9 @@ from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google.client import TransientError
-from portal.sync import engine as e
-from portal.sync import runner
-from portal.sync.models import LINK_ACTIVE, LINK_DETACHED, EventLink
+from portal.sync.calendar import engine as e
+from portal.sync.calendar import directory, runner
+from portal.sync.calendar.models import LINK_ACTIVE, LINK_DETACHED, EventLink
 from googlesim.testing import SimError
 
 EXAMPLES = int(os.environ.get("SYNC_PROPERTY_EXAMPLES", "15"))
@@ -231,7 +231,7 @@ class SyncMachine(RuleBasedStateMachine):
             if link.state == LINK_DETACHED:
                 assert link.event_id not in events
                 continue
-            activity = runner.snapshot(activities[link.activity_id])
+            activity = directory.snapshot(activities[link.activity_id])
             # EXDATEs that mirror Google's own exceptions are the CRM's view of them
             exdates = runner.link_snapshot(link).google_exdates
             crm_side = e.crm_state(activity, None, exdates)

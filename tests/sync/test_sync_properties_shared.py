@@ -25,9 +25,9 @@ from portal.extensions import db
 from portal.google import services as google_services
 from portal.google.client import TransientError
 from portal.google.models import CalendarMapping
-from portal.sync import engine as e
-from portal.sync import runner
-from portal.sync.models import LINK_ACTIVE, EventLink
+from portal.sync.calendar import engine as e
+from portal.sync.calendar import directory, runner
+from portal.sync.calendar.models import LINK_ACTIVE, EventLink
 from googlesim.testing import SimError
 
 EXAMPLES = max(3, int(os.environ.get("SYNC_PROPERTY_EXAMPLES", "15")) // 3)
@@ -225,7 +225,7 @@ class SharedMachine(RuleBasedStateMachine):
                                                                 {l.event_id for l in mine})
             snap = runner.mapping_snapshot(mapping, user, None, {user.email})
             for link in mine:
-                activity = runner.snapshot(activities[link.activity_id])
+                activity = directory.snapshot(activities[link.activity_id])
                 event = e.EventSnapshot.from_resource(events[link.event_id])
                 google = e.google_state(event, snap, organizer_key=activity.organizer_key,
                                         user_id=user.id if link.role == "guest" else None)

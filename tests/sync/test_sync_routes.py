@@ -2,7 +2,7 @@
 import re
 
 from portal.extensions import db
-from portal.sync.models import SyncRun
+from portal.sync.core.runs import SyncRun
 
 
 def test_synchronize_now_queues_opens_the_run_page_and_shows_the_outcome(

@@ -20,19 +20,19 @@ from portal.extensions import db
 from portal.google import people
 from portal.google import services as google_services
 from portal.google.calendar_events import Backoff
-from portal.google.client import CONTACTS_SCOPE, GoogleError, ReauthorizationNeeded, \
-    TransientError
+from portal.google.client import CONTACTS_SCOPE
 from portal.jobs.connection import get_redis
 from portal.sync.contacts import engine as c
 from portal.sync.contacts.models import (LINK_ACTIVE, LINK_DETACHED, ContactLink,
                                          ContactSyncSettings)
 from portal.sync.core import merge as m
+from portal.sync.core import outcome
+from portal.sync.core.bulk import chunks, in_query
 from portal.sync.core.pacing import pacer_for
 from portal.sync.core.recorder import Recorder
-from portal.sync.directory import chunks, in_query
-from portal.sync.models import (DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT,
-                                RUN_FAILED, RUN_NEEDS_REAUTH, RUN_RUNNING, RUN_SUCCEEDED,
-                                SyncRun)
+from portal.sync.core.runs import (
+    DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT, RUN_FAILED, RUN_NEEDS_REAUTH, SyncRun,
+)
 
 log = logging.getLogger(__name__)
 
@@ -490,28 +490,23 @@ def _far_future():
 
 def run_contacts(settings_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     """Sync one user's contacts now, in this process; returns the SyncRun (see
-    portal.sync.runner.run_mapping for the error handling, which is the same)."""
+    portal.sync.calendar.runner.run_mapping for the error handling, which is the same)."""
     settings = db.session.get(ContactSyncSettings, settings_id)
     if run is None:
         run = SyncRun(job_id=f"inline-contacts-{settings_id}-{utcnow().timestamp()}",
                       kind="contacts", contact_settings_id=settings_id,
                       user_id=settings.user_id if settings else None, direction=direction)
         db.session.add(run)
-    run.status = RUN_RUNNING
-    run.started_at = run.started_at or utcnow()
-    run.progress = "starting"
-    db.session.commit()
+    outcome.start(run)
     if settings is None or settings.tag_id is None:
-        return _finish(run, RUN_FAILED, "Contacts sync is off: choose a tag first.")
+        return outcome.finish(run, RUN_FAILED, "Contacts sync is off: choose a tag first.")
     user = db.session.get(User, settings.user_id)
     conn = google_services.get_connection(user)
-    if not google_services.connection_usable(user):
-        return _finish(run, RUN_NEEDS_REAUTH,
-                       "Your Google account needs to be connected again before syncing.")
-    if CONTACTS_SCOPE not in conn.scope_list:
-        return _finish(run, RUN_NEEDS_REAUTH, "Google has not given the portal access to your "
-                       "contacts yet: allow it on the contacts sync page.")
-    try:
+    if google_services.connection_usable(user) and CONTACTS_SCOPE not in conn.scope_list:
+        return outcome.finish(run, RUN_NEEDS_REAUTH, "Google has not given the portal access "
+                              "to your contacts yet: allow it on the contacts sync page.")
+
+    def work():
         runner = ContactsRunner(settings, run, backoff=backoff)
         runner.ensure_group()
         if direction in (DIRECTION_IMPORT, DIRECTION_BOTH):
@@ -522,29 +517,6 @@ def run_contacts(settings_id, direction=DIRECTION_BOTH, run=None, backoff=None):
             runner.export()
         runner.recorder.flush()
         settings.last_synced_at = utcnow()
-    except google_services.NotConnected as exc:
-        db.session.rollback()
-        return _finish(run, RUN_NEEDS_REAUTH, str(exc))
-    except ReauthorizationNeeded as exc:
-        db.session.rollback()
-        google_services.mark_needs_reauth(
-            user, f"Google refused access ({exc.reason or exc.status}); please reconnect.")
-        return _finish(run, RUN_NEEDS_REAUTH,
-                       "Google no longer accepts the portal's access; reconnect your account.")
-    except TransientError:
-        db.session.rollback()
-        raise
-    except GoogleError as exc:
-        db.session.rollback()
-        return _finish(run, RUN_FAILED, f"Google answered an error: {exc}")
-    return _finish(run, RUN_SUCCEEDED, runner.recorder.summary())
+        return runner.recorder.summary()
 
-
-def _finish(run, status, message):
-    run = db.session.get(SyncRun, run.id) or run
-    run.status = status
-    run.message = message
-    run.progress = ""
-    run.finished_at = utcnow()
-    db.session.commit()
-    return run
+    return outcome.settle(run, user, work)

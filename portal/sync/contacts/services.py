@@ -7,7 +7,7 @@ from portal.extensions import db
 from portal.google import services as google_services
 from portal.google.client import CONTACTS_SCOPE
 from portal.sync.contacts.models import ContactLink, ContactSyncSettings
-from portal.sync.models import KIND_CONTACTS, SyncRun
+from portal.sync.core.runs import KIND_CONTACTS, SyncRun
 
 #: how the CRM's fields meet Google's (shown on the settings page)
 FIELD_MAPPING = (

@@ -7,7 +7,7 @@ from sqlalchemy import insert
 
 from portal.core.types import utcnow
 from portal.extensions import db
-from portal.sync.models import SyncRunEntry
+from portal.sync.core.runs import SyncRunEntry
 
 
 @dataclass

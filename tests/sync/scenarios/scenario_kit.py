@@ -14,7 +14,7 @@ from portal.crm import activities as crm
 from portal.crm.models import Activity
 from portal.extensions import db
 from portal.google import services as google_services
-from portal.sync.models import EventLink
+from portal.sync.calendar.models import EventLink
 
 UTC = timezone.utc
 

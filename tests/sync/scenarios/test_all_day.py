@@ -3,7 +3,7 @@ sides of the date line, switching between all-day and timed on either side, all-
 (googlesim, real client, RQ worker, the real forms)."""
 from datetime import date, datetime
 
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import (UTC, activities, create_activity_via_form, crm_calendar, edit,
                           fresh, google_instances, live, submit_activity_form)

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from portal.extensions import db
-from portal.sync import runner
-from portal.sync.engine import google_event_id
-from portal.sync.models import SyncRun
+from portal.sync.calendar import runner
+from portal.sync.calendar.engine import google_event_id
+from portal.sync.core.runs import SyncRun
 
 from scenario_kit import (UTC, activities, attendee, delete, edit, fresh, links, live,
                           post_form_page)

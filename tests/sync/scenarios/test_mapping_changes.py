@@ -8,7 +8,7 @@ import pytest
 from portal.extensions import db
 from portal.google import services as google_services
 from portal.google.models import CalendarMapping
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import (UTC, activities, delete, disconnect, edit, fresh, google_starts,
                           links, live, reconnect, save_mapping, when)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import (UTC, activities, crm_calendar, edit, fresh, google_instances,
                           google_starts, live, submit_activity_form, when)

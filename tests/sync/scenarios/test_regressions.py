@@ -6,7 +6,7 @@ import pytest
 
 from portal.extensions import db
 from portal.google.models import CalendarMapping
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import (UTC, activities, crm_calendar, delete, edit, fresh, google_starts,
                           live, post_form_page, save_mapping, submit_activity_form, when)
@@ -167,7 +167,7 @@ def test_series_deleted_in_the_crm_takes_its_moved_occurrence_along_everywhere(
     Root cause: nothing ties a moved occurrence's activity to its series' activity. The
     export deletes the series (engine._plan_tombstone -> DELETE_EVENT); Google cancels its
     exceptions, and the next import sees the moved instance cancelled and plans it as an
-    ordinary "deleted in Google" (engine._ImportPlanner.plan_cancelled), which with the
+    ordinary "deleted in Google" (engine.ImportPlanner.plan_cancelled), which with the
     default option keeps the activity and detaches the link. plan_cancelled (or the export
     of the tombstone) must recognise an instance whose series' link is a tombstone (its
     ``recurring_event_id`` is the deleted series' event id) and delete the occurrence's
@@ -346,8 +346,8 @@ def test_a_blank_title_from_google_does_not_stop_the_import(connect_user, sim, s
     Expected: a blank title is shown as "(no title)", like an empty one (and one bad event
     is logged and skipped, never blocks the rest - DESIGN.md).
 
-    Root cause: portal/sync/engine.py activity_fields() uses
-    ``resource.get("summary") or NO_TITLE`` and portal/sync/crm_writes.py values_for()
+    Root cause: portal/sync/calendar/engine.py activity_fields() uses
+    ``resource.get("summary") or NO_TITLE`` and portal/sync/calendar/crm_writes.py values_for()
     ``values["subject"] or e.NO_TITLE``: "   " is truthy, so it is kept;
     crm/activities.check_activity() refuses it with ActivityError("Enter a subject."),
     which runner.Runner.create_activity()/apply_local() do not catch, so the exception ends
@@ -435,7 +435,7 @@ def test_with_import_off_a_crm_delete_is_undone_from_google(connect_user, make_a
 
     Root cause: the export's delete carries If-Match, Google answers 412, and
     runner.Runner.resolve_changed_event() hands Google's fresh copy to
-    engine._ImportPlanner.plan_edit_of_deleted(), which decides by the conflict rule alone
+    engine.ImportPlanner.plan_edit_of_deleted(), which decides by the conflict rule alone
     and returns CREATE_ACTIVITY when Google wins - without looking at
     ``mapping.import_enabled`` (every other import path goes through rights(), which
     grants nothing to read when import is off)."""
@@ -501,7 +501,7 @@ def test_most_recent_lets_a_guests_later_answer_beat_the_organizers_newer_crm_ed
     Expected: the most recent *edit* of the title wins; a guest's answer is not an edit of
     the title.
 
-    Root cause: engine._conflict_winner() is called from _ImportPlanner.plan_changed()
+    Root cause: engine._conflict_winner() is called from ImportPlanner.plan_changed()
     (and plan_cancelled/plan_edit_of_deleted) with ``event.updated``, the time of the
     event's last change of any kind. A guest's answer is written into the organizer's event
     (as Google does), which moves ``updated`` past the CRM edit, so Google "wins" a
@@ -537,7 +537,7 @@ def test_an_activity_deleted_in_the_crm_comes_back_after_forget_links_and_reconn
     extendedProperties, iCalUID, event id) before anything is created; an event that
     points at an activity the CRM deleted is not a new Google event.
 
-    Root cause: engine._ImportPlanner._match() recognises the portal's own events only when
+    Root cause: engine.ImportPlanner._match() recognises the portal's own events only when
     the activity behind ``event.activity_uid`` still exists (runner.import_ loads
     activities by uid); the CRM's delete was remembered only by the link's tombstone, which
     services.forget_user_links() deleted. plan_new() then treats the event as made in Google
@@ -598,7 +598,7 @@ def test_a_full_resync_deletes_a_series_that_ended_before_synchronize_from(
     Root cause: the same ActivitySnapshot.ends_on() -> series_last_day() bug as in the test
     above: engine.plan_import(full_sync=True) skips a missing link only when its
     activity's ``ends_on()`` is before *Synchronize from*, which is never true for a
-    series, so the course is planned through _ImportPlanner.plan_cancelled() as deleted
+    series, so the course is planned through ImportPlanner.plan_cancelled() as deleted
     in Google."""
     ann, mapping = connect_user(delete_in_crm_when_deleted_in_google=True)
     make_activity(ann, subject="Spring course", start=datetime(2031, 4, 7, 8, tzinfo=UTC),

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from portal.crm.models import Activity
 from portal.extensions import db
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import UTC, edit, fresh, live
 

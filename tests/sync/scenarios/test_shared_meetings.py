@@ -14,7 +14,7 @@ from portal.google.models import CalendarMapping
 from portal.crm import activities as crm
 from portal.crm.reminders import Reminders
 from portal.extensions import db
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import (UTC, activities, answer_from_crm, attendee, crm_calendar, edit, fresh,
                           google_starts, links, live, reconnect, submit_activity_form)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from portal.sync.engine import NO_TITLE, google_event_id
+from portal.sync.calendar.engine import NO_TITLE, google_event_id
 
 from scenario_kit import UTC, activities, edit, fresh, submit_activity_form
 

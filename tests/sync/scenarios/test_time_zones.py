@@ -4,7 +4,7 @@ profile zone (googlesim, real client, RQ worker, the real forms)."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from portal.sync.engine import google_event_id
+from portal.sync.calendar.engine import google_event_id
 
 from scenario_kit import (UTC, activities, create_activity_via_form, crm_calendar, edit,
                           fresh, google_starts, live, post_form_page, submit_activity_form,

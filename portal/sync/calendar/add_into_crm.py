@@ -27,9 +27,9 @@ from portal.google import calendar_events as ce
 from portal.google import services as google_services
 from portal.google.client import (GoogleError, PermanentError, RateLimited, ReauthorizationNeeded,
                                   TransientError, classify_error)
-from portal.sync import crm_writes, engine
-from portal.sync.directory import Directory, emails_of_user, snapshot
-from portal.sync.models import LINK_ACTIVE, OWNER_CRM, EventLink, ExternalAttendee
+from portal.sync.calendar import crm_writes, engine
+from portal.sync.calendar.directory import Directory, emails_of_user, snapshot
+from portal.sync.calendar.models import LINK_ACTIVE, OWNER_CRM, EventLink, ExternalAttendee
 
 #: a page waits at most this long for Google (seconds); the CRM calendar must still render
 FETCH_TIMEOUT = 10
@@ -238,7 +238,7 @@ def add_event_into_crm(user, mapping, event_id):
             db.session.expunge(activity)
         raise AddIntoCrmError(f"The event cannot become an activity: {exc}") from None
     crm_writes.set_externals(activity.id, unknown, fields.get("external_organizer"))
-    crm_writes.apply_answers(activity, engine._answers(fields), skip_users={user.id})
+    crm_writes.apply_answers(activity, engine.answers_of(fields), skip_users={user.id})
     if fields.get("answer"):
         crm_writes.set_answer(activity.id, user.id, fields["answer"])
     db.session.flush()

@@ -1,5 +1,5 @@
-"""Sync state: links between activities and Google events, runs and their per-event log,
-and attendees from Google that match no user or contact."""
+"""Calendar sync state: links between activities and Google events (with the state
+last synced), and attendees from Google that match no user or contact."""
 from datetime import datetime
 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,21 +17,6 @@ LINK_DETACHED = "detached"
 #: change it), or a guest's copy (the user may only answer the invitation)
 ROLE_ORGANIZER = "organizer"
 ROLE_GUEST = "guest"
-
-RUN_QUEUED = "queued"
-RUN_RUNNING = "running"
-RUN_SUCCEEDED = "succeeded"
-RUN_FAILED = "failed"
-RUN_RETRYING = "retrying"
-RUN_NEEDS_REAUTH = "needs_reauth"
-RUN_STATUSES = (RUN_QUEUED, RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED, RUN_RETRYING,
-                RUN_NEEDS_REAUTH)
-RUN_FINISHED = (RUN_SUCCEEDED, RUN_FAILED, RUN_NEEDS_REAUTH)
-
-DIRECTION_EXPORT = "export"
-DIRECTION_IMPORT = "import"
-DIRECTION_BOTH = "both"
-DIRECTIONS = (DIRECTION_EXPORT, DIRECTION_IMPORT, DIRECTION_BOTH)
 
 
 class EventLink(db.Model):
@@ -82,7 +67,7 @@ class EventLink(db.Model):
     #: a patch leaves an unchanged rule alone), ``exdates`` (EXDATEs the import added to
     #: the series for Google's exceptions, never sent back), ``organizer`` and
     #: ``guestsCanModify``, and the merge bases ``base_crm``/``base_google``: each side's
-    #: field groups as of the last sync (see portal.sync.engine)
+    #: field groups as of the last sync (see portal.sync.calendar.engine)
     event_state: Mapped[str | None] = mapped_column(db.Text)
     #: the last error Google gave for this event (a 400 is logged here and skipped)
     last_error: Mapped[str | None] = mapped_column(db.Text)
@@ -93,82 +78,6 @@ class EventLink(db.Model):
 
     def __repr__(self):
         return f"<EventLink {self.mapping_id}:{self.event_id} -> {self.activity_id}>"
-
-
-KIND_CALENDAR = "calendar"
-KIND_CONTACTS = "contacts"
-
-
-class SyncRun(db.Model):
-    """One sync of one calendar mapping (or of a user's contacts) in one direction, keyed by
-    the RQ job id so the outcome stays visible after Redis forgot the job."""
-
-    __tablename__ = "sync_runs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: the RQ job id
-    job_id: Mapped[str] = mapped_column(db.String(64), unique=True)
-    mapping_id: Mapped[int | None] = mapped_column(
-        db.ForeignKey("calendar_mappings.id", ondelete="SET NULL"), index=True)
-    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id", ondelete="CASCADE"),
-                                         index=True)
-    #: "calendar" (a mapping's activities) or "contacts" (the user's tagged contacts)
-    kind: Mapped[str] = mapped_column(db.String(16), default=KIND_CALENDAR)
-    #: for a contacts run: the user's contacts sync settings
-    contact_settings_id: Mapped[int | None] = mapped_column(
-        db.ForeignKey("contact_sync_settings.id", ondelete="SET NULL"), index=True)
-    #: export | import | both
-    direction: Mapped[str] = mapped_column(db.String(8), default=DIRECTION_BOTH)
-    #: queued | running | succeeded | failed | retrying | needs_reauth
-    status: Mapped[str] = mapped_column(db.String(16), default=RUN_QUEUED)
-    #: what the run is doing now (shown live on the run page)
-    progress: Mapped[str] = mapped_column(db.String(255), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created: Mapped[int] = mapped_column(default=0)
-    updated: Mapped[int] = mapped_column(default=0)
-    deleted: Mapped[int] = mapped_column(default=0)
-    skipped: Mapped[int] = mapped_column(default=0)
-    conflicts: Mapped[int] = mapped_column(default=0)
-    errors: Mapped[int] = mapped_column(default=0)
-    #: a summary for the user (never a token)
-    message: Mapped[str] = mapped_column(db.Text, default="")
-
-    mapping = relationship("CalendarMapping")
-    user = relationship("User")
-    entries = relationship("SyncRunEntry", order_by="SyncRunEntry.id",
-                           cascade="all, delete-orphan", back_populates="run")
-
-    @property
-    def finished(self):
-        return self.status in RUN_FINISHED
-
-    def __repr__(self):
-        return f"<SyncRun {self.job_id} {self.direction} {self.status}>"
-
-
-class SyncRunEntry(db.Model):
-    """One line of a run's log: what happened to one event or activity."""
-
-    __tablename__ = "sync_run_entries"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(db.ForeignKey("sync_runs.id", ondelete="CASCADE"),
-                                        index=True)
-    #: the engine's action kind (insert_event, update_activity, conflict, skip, error...)
-    action: Mapped[str] = mapped_column(db.String(32))
-    activity_id: Mapped[int | None] = mapped_column()
-    #: for a contacts run: the contact (and ``event_id`` holds the person's resource name)
-    contact_id: Mapped[int | None] = mapped_column()
-    event_id: Mapped[str | None] = mapped_column(db.String(1024))
-    subject: Mapped[str] = mapped_column(db.Text, default="")
-    detail: Mapped[str] = mapped_column(db.Text, default="")
-    #: conflicts: {"crm": {...}, "google": {...}, "rule", "winner"} as JSON text
-    versions: Mapped[str | None] = mapped_column(db.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    run = relationship("SyncRun", back_populates="entries")
 
 
 class ExternalAttendee(db.Model):

@@ -11,27 +11,11 @@ from portal.crm.models import (Activity, Contact, ContactEmail, activity_invitee
                                activity_responses)
 from portal.extensions import db
 from portal.google.models import (STATUS_CONNECTED, CalendarMapping, GoogleConnection)
-from portal.sync import engine as e
-from portal.sync.models import (LINK_ACTIVE, ROLE_GUEST, ROLE_ORGANIZER, EventLink,
-                                ExternalAttendee)
-
-#: SQL IN lists are split so no database hits its bound-parameter limit
-IN_CHUNK = 500
-
-
-def chunks(items, size=IN_CHUNK):
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def in_query(stmt_for, ids):
-    """Run ``stmt_for(chunk)`` for every IN chunk of ``ids``; concatenate the results."""
-    out = []
-    for chunk in chunks(ids):
-        out.extend(db.session.scalars(stmt_for(chunk)).unique().all())
-    return out
-
+from portal.sync.calendar import engine as e
+from portal.sync.calendar.models import (
+    LINK_ACTIVE, ROLE_GUEST, ROLE_ORGANIZER, EventLink, ExternalAttendee,
+)
+from portal.sync.core.bulk import chunks, in_query
 
 def user_key(user_id):
     return f"user:{user_id}"
@@ -65,7 +49,7 @@ def emails_of_user(user):
 
 class Directory:
     """Users and contacts behind a set of addresses (see :meth:`lookup`), as the engine's
-    :class:`portal.sync.engine.People` plus the rows to attach."""
+    :class:`portal.sync.calendar.engine.People` plus the rows to attach."""
 
     def __init__(self, owner_id=None):
         #: contacts of this user win over someone else's with the same address

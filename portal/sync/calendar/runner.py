@@ -14,7 +14,7 @@ place that turns snapshots back into rows. Rules it keeps:
 """
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
@@ -29,44 +29,34 @@ from portal.crm.models import Activity, activity_participants
 from portal.extensions import db
 from portal.google import calendar_events as ce
 from portal.google import services as google_services
-from portal.google.client import GoogleError, PermanentError, ReauthorizationNeeded, \
-    TransientError
+from portal.google.client import PermanentError
 from portal.google.models import CalendarMapping
 from portal.jobs.connection import get_redis
-from portal.sync import crm_writes
-from portal.sync import engine as e
+from portal.sync.calendar import crm_writes
+from portal.sync.calendar import engine as e
+from portal.sync.calendar.directory import (
+    Directory, Snapshots, emails_of_user, event_state, link_snapshot, load_activities,
+    organizer_linked, self_answering, syncing_calendars,
+)
+from portal.sync.calendar.models import (
+    LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, ROLE_ORGANIZER, EventLink, GuestNotification,
+)
+from portal.sync.core import outcome
+from portal.sync.core.bulk import chunks, in_query
 from portal.sync.core.pacing import pacer_for
-from portal.sync.directory import (Directory, Snapshots, chunks, emails_of_user, event_state,
-                                   in_query, link_snapshot, load_activities, organizer_linked,
-                                   self_answering, snapshot, syncing_calendars)
-from portal.sync.models import (DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT,
-                                LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, ROLE_ORGANIZER,
-                                RUN_FAILED, RUN_NEEDS_REAUTH, RUN_RUNNING, RUN_SUCCEEDED,
-                                EventLink, GuestNotification, SyncRun, SyncRunEntry)
+from portal.sync.core.recorder import Recorder
+from portal.sync.core.runs import (
+    DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT, RUN_FAILED, SyncRun,
+)
 
 log = logging.getLogger(__name__)
 
 #: writes per committed chunk: one Google batch
 CHUNK = ce.BATCH_SIZE
 
-# Kept for callers that imported them from here.
-_chunks = chunks
-_in_query = in_query
-
 
 class SyncStopped(Exception):
     """The run cannot go on for this user (reconnect needed, mapping gone)."""
-
-
-@dataclass
-class Counts:
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    skipped: int = 0
-    conflicts: int = 0
-    errors: int = 0
-    entries: list = field(default_factory=list)
 
 
 #: :meth:`Runner.remember_event`: leave the link's remembered merge base as it is
@@ -119,7 +109,7 @@ class Runner:
         self.user = db.session.get(User, mapping.user_id)
         self.run = run
         self.backoff = backoff or ce.Backoff()
-        self.counts = Counts()
+        self.recorder = Recorder(run)
         settings = google_services.get_sync_settings(self.user)
         self.sync_from = settings.sync_from if settings is not None else None
         self.emails = emails_of_user(self.user)
@@ -148,18 +138,14 @@ class Runner:
         self.ctx = e.Context()
 
     # bookkeeping ----------------------------------------------------------------------------
+    @property
+    def counts(self):
+        return self.recorder.counts
+
     def log(self, action, detail="", activity_id=None, event_id=None, subject="", versions=None):
-        self.counts.entries.append(dict(
-            action=action, activity_id=activity_id, event_id=event_id,
-            subject=(subject or "")[:255], detail=detail or "", created_at=utcnow(),
-            versions=json.dumps(versions, ensure_ascii=False, default=str) if versions else None))
+        self.recorder.log(action, detail, activity_id, event_id, subject, versions)
 
     def flush_counts(self, progress=None):
-        run = self.run
-        for name in ("created", "updated", "deleted", "skipped", "conflicts", "errors"):
-            setattr(run, name, getattr(self.counts, name))
-        if progress is not None:
-            run.progress = progress[:255]
         # One executemany each, not one INSERT per row (SQLite's ORM inserts row by row).
         if self.new_links:
             _upsert(self.new_links)
@@ -171,11 +157,7 @@ class Runner:
                 ical_uid=bindparam("ical"), google_event_id=bindparam("event")),
                 self.identities)
             self.identities = []
-        if self.counts.entries:
-            for entry in self.counts.entries:
-                entry["run_id"] = run.id
-            db.session.execute(insert(SyncRunEntry), self.counts.entries)
-            self.counts.entries = []
+        self.recorder.flush(progress)
 
     def commit(self, progress=None):
         self.flush_counts(progress)
@@ -330,7 +312,7 @@ class Runner:
                                                        e.role_of(event, self.snap))
             db.session.flush()
             link = link_snapshot(self.made_links[event.id])
-            out.extend(e._ImportPlanner(self.snap, [link], [snap], (), self.ctx)
+            out.extend(e.ImportPlanner(self.snap, [link], [snap], (), self.ctx)
                        .plan_changed(event, link, snap, force=True))
         return out
 
@@ -523,7 +505,7 @@ class Runner:
         self.apply_import_plan(plan, rows, links_by_id)
 
     def planner(self, links, snaps, other_links=()):
-        return e._ImportPlanner(self.snap, links, snaps, other_links, self.ctx)
+        return e.ImportPlanner(self.snap, links, snaps, other_links, self.ctx)
 
     # import ---------------------------------------------------------------------------------
     def list_events(self):
@@ -944,17 +926,12 @@ def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
                       mapping_id=mapping_id, user_id=mapping.user_id if mapping else None,
                       direction=direction)
         db.session.add(run)
-    run.status = RUN_RUNNING
-    run.started_at = run.started_at or utcnow()
-    run.progress = "starting"
-    db.session.commit()
+    outcome.start(run)
     if mapping is None or (not mapping.calendar_id and not mapping.retired_calendar_id):
-        return _finish(run, RUN_FAILED, "This calendar mapping no longer exists.")
+        return outcome.finish(run, RUN_FAILED, "This calendar mapping no longer exists.")
     user = db.session.get(User, mapping.user_id)
-    if not google_services.connection_usable(user):
-        return _finish(run, RUN_NEEDS_REAUTH,
-                       "Your Google account needs to be connected again before syncing.")
-    try:
+
+    def work():
         runner = Runner(mapping, run, backoff=backoff)
         runner.handle_retired()
         if mapping.calendar_id:
@@ -966,40 +943,10 @@ def run_mapping(mapping_id, direction=DIRECTION_BOTH, run=None, backoff=None):
                 runner.export()
         runner.flush_counts()
         mapping.last_synced_at = utcnow()
-    except google_services.NotConnected as exc:
-        db.session.rollback()
-        if isinstance(exc, google_services.TokensUnreadable):
-            # The rollback undid the mark; without it the banner never shows and the
-            # scheduler keeps trying this user.
-            google_services.mark_needs_reauth(user, str(exc))
-        return _finish(run, RUN_NEEDS_REAUTH, str(exc))
-    except ReauthorizationNeeded as exc:
-        db.session.rollback()
-        google_services.mark_needs_reauth(user, f"Google refused access ({exc.reason or exc.status}); "
-                                                "please reconnect.")
-        return _finish(run, RUN_NEEDS_REAUTH,
-                       "Google no longer accepts the portal's access; reconnect your account.")
-    except TransientError:
-        db.session.rollback()
-        raise
-    except GoogleError as exc:
-        db.session.rollback()
-        return _finish(run, RUN_FAILED, f"Google answered an error: {exc}")
-    status = RUN_SUCCEEDED
-    message = (f"{run.created} created, {run.updated} updated, {run.deleted} deleted, "
-               f"{run.skipped} skipped, {run.conflicts} conflicts, {run.errors} errors")
-    if not mapping.calendar_id:
-        message = "The previous calendar was cleaned up; this type is not synchronized."
-    if run.errors == 0:
-        google_services.record_sync_success(user)
-    return _finish(run, status, message)
+        if run.errors == 0:
+            google_services.record_sync_success(user)
+        if not mapping.calendar_id:
+            return "The previous calendar was cleaned up; this type is not synchronized."
+        return runner.recorder.summary()
 
-
-def _finish(run, status, message):
-    run = db.session.get(SyncRun, run.id) or run
-    run.status = status
-    run.message = message
-    run.progress = ""
-    run.finished_at = utcnow()
-    db.session.commit()
-    return run
+    return outcome.settle(run, user, work)

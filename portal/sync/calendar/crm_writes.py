@@ -11,9 +11,9 @@ from portal.crm import activities as crm_activities
 from portal.crm.models import Activity, activity_invitees, activity_responses
 from portal.crm.reminders import Reminders
 from portal.extensions import db
-from portal.sync import engine as e
-from portal.sync.directory import key_id
-from portal.sync.models import ExternalAttendee
+from portal.sync.calendar import engine as e
+from portal.sync.calendar.directory import key_id
+from portal.sync.calendar.models import ExternalAttendee
 
 #: the plain columns each field group writes
 _COLUMNS = {
@@ -250,7 +250,7 @@ def create_activities(actions, directory, *, user, type_id):
 
 
 def _answers_of(fields):
-    return e._answers(fields)
+    return e.answers_of(fields)
 
 
 def _external_rows(activity_id, unknown, organizer=None):

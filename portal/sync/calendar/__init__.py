@@ -1,0 +1,1 @@
+"""Calendar sync: Google Calendar events <-> CRM activities, per calendar mapping."""
