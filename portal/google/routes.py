@@ -350,7 +350,17 @@ def sync_settings():
         "google/sync_settings.html", configured=configured, conn=conn, settings=settings,
         settings_form=settings_form, map_form=map_form, types=types, mappings=mappings,
         calendars=calendars, calendars_error=calendars_error, asking=asking,
-        reset_form=EmptyForm(), title="Google Calendar")
+        reset_form=EmptyForm(), contacts=_contacts_card(current_user), title="Google Calendar")
+
+
+def _contacts_card(user):
+    """What the Google sync page shows of the contacts sync (its own page has the rest)."""
+    from portal.sync.contacts import services as contacts_services
+
+    settings = contacts_services.get_settings(user)
+    tag = settings.tag if settings is not None and settings.tag_id else None
+    return {"settings": settings, "tag": tag,
+            "access": contacts_services.has_contacts_access(user)}
 
 
 def _save_mapping_form(form, types, calendars):

@@ -361,8 +361,20 @@ def forget_links(user):
     db.session.flush()
 
 
+_account_changed_hooks = []
+
+
+def register_account_changed_hook(fn):
+    """Register ``fn(user)`` to run when a user connects a different Google account than
+    before (after :func:`forget_links`): nothing of the old account's may be reused."""
+    if fn not in _account_changed_hooks:
+        _account_changed_hooks.append(fn)
+    return fn
+
+
 def _forget_account(user):
-    """A different Google account: its calendars are not the old account's."""
+    """A different Google account: its calendars (and contact labels) are not the old
+    account's."""
     forget_links(user)
     for mapping in user_mappings(user):
         mapping.calendar_id = None
@@ -370,6 +382,8 @@ def _forget_account(user):
         mapping.retired_calendar_id = None
         mapping.retired_action = None
         mapping.retired_at = None
+    for hook in _account_changed_hooks:
+        hook(user)
     db.session.flush()
 
 

@@ -202,9 +202,12 @@ def _on_activity_saved(activity, notify_guests=False, actor=None, source="crm", 
 def connect_signals():
     """Register the hooks other features offer (idempotent)."""
     from portal.crm.activities import activities_shown, activity_deleting, activity_saved
-    from portal.google.services import register_forget_links_hook
+    from portal.google.services import register_account_changed_hook, register_forget_links_hook
+    from portal.sync.contacts import services as contacts_services
 
     activity_deleting.connect(_on_activity_deleting, weak=False)
     activity_saved.connect(_on_activity_saved, weak=False)
     activities_shown.connect(_on_activities_shown, weak=False)
     register_forget_links_hook(forget_user_links)
+    register_forget_links_hook(contacts_services.forget_user_links)
+    register_account_changed_hook(contacts_services.forget_account)

@@ -84,9 +84,24 @@ def recent_runs(user, limit=20):
 
 
 def forget_user_links(user):
-    """The "forget links" choice on disconnect: the user's contact links go too."""
+    """The "forget links" choice on disconnect: the user's contact links go too (the next
+    sync matches people by email again, so nothing is duplicated). Tombstones stay: they
+    are CRM deletes the next export still owes Google."""
     db.session.execute(delete(ContactLink).where(ContactLink.user_id == user.id,
                                                  ContactLink.contact_id.is_not(None)))
     for settings in db.session.scalars(select(ContactSyncSettings).where(
             ContactSyncSettings.user_id == user.id)):
         settings.sync_token = None
+        settings.last_synced_at = None
+
+
+def forget_account(user):
+    """The user connected a different Google account: the old account's people and label
+    mean nothing there. Every link goes (tombstones too), and the label is looked up (or
+    made) again in the new account."""
+    db.session.execute(delete(ContactLink).where(ContactLink.user_id == user.id))
+    for settings in db.session.scalars(select(ContactSyncSettings).where(
+            ContactSyncSettings.user_id == user.id)):
+        settings.group_resource_name = None
+        settings.sync_token = None
+        settings.last_synced_at = None

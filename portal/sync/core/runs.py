@@ -63,6 +63,7 @@ class SyncRun(db.Model):
     message: Mapped[str] = mapped_column(db.Text, default="")
 
     mapping = relationship("CalendarMapping")
+    contact_settings = relationship("ContactSyncSettings")
     user = relationship("User")
     entries = relationship("SyncRunEntry", order_by="SyncRunEntry.id",
                            cascade="all, delete-orphan", back_populates="run")
