@@ -16,6 +16,11 @@ def _viewer_zone():
     return zone(getattr(current_user, "time_zone", None) or "UTC")
 
 
+def viewer_zone_name():
+    """The zone every time on the page is shown in, named once per page."""
+    return getattr(current_user, "time_zone", None) or "UTC"
+
+
 def local_dt(value, fmt="%a %d %b %Y %H:%M"):
     """An aware UTC datetime, shown in the logged-in user's zone."""
     if value is None:
@@ -36,5 +41,6 @@ def init_app(app):
     def globals_():
         return {
             "has_endpoint": lambda name: name in current_app.view_functions,
+            "viewer_zone_name": viewer_zone_name,
             "sandbox_google": bool(current_app.config.get("GOOGLE_BASE_URL")),
         }

@@ -346,11 +346,24 @@ def sync_settings():
             if result is True:
                 return redirect(url_for("google.sync_settings"))
             asking = result
+        if posted_mapping:
+            _switches_as_stored(map_form, types, mappings)
     return render_template(
         "google/sync_settings.html", configured=configured, conn=conn, settings=settings,
         settings_form=settings_form, map_form=map_form, types=types, mappings=mappings,
         calendars=calendars, calendars_error=calendars_error, asking=asking,
         reset_form=EmptyForm(), contacts=_contacts_card(current_user), title="Google Calendar")
+
+
+def _switches_as_stored(form, types, mappings):
+    """A browser does not post the greyed-out switches of a *Not synchronized* row: show
+    them as stored when the form comes back (a question or an error), not as off."""
+    for t in types:
+        row = getattr(form, f"t{t.id}").form
+        if not row.calendar.data:
+            m = mappings.get(t.id)
+            row.export_enabled.data = m.export_enabled if m else True
+            row.import_enabled.data = m.import_enabled if m else True
 
 
 def _contacts_card(user):

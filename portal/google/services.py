@@ -176,6 +176,14 @@ def google_account_of(user):
     return conn.google_email.lower() if conn is not None and conn.google_email else None
 
 
+def not_usable_reason(user):
+    """Why ``user`` cannot sync now, in words for a flash message."""
+    conn = get_connection(user)
+    if conn is not None and conn.status == STATUS_NEEDS_REAUTH:
+        return "Google needs you to reconnect your account before syncing: press Reconnect."
+    return "Connect your Google account first; then you can synchronize."
+
+
 def connection_usable(user):
     """True when this user's sync may call Google (connected, with a refresh token)."""
     conn = get_connection(user)
@@ -499,8 +507,11 @@ def save_mappings(user, choices, calendars):
         if choice.calendar_id:
             mapping.calendar_summary = names.get(choice.calendar_id, mapping.calendar_summary
                                                  or choice.calendar_id)
-        mapping.export_enabled = choice.export_enabled
-        mapping.import_enabled = choice.import_enabled
+        if choice.calendar_id:
+            # "Not synchronized" greys the switches out (a browser does not post them): the
+            # choices stay as they were for when the type is synchronized again.
+            mapping.export_enabled = choice.export_enabled
+            mapping.import_enabled = choice.import_enabled
         mapping.conflict_rule = choice.conflict_rule
         mapping.delete_in_crm_when_deleted_in_google = \
             choice.delete_in_crm_when_deleted_in_google

@@ -7,13 +7,13 @@ import logging
 import uuid
 
 from flask import has_app_context
-from rq import Retry, get_current_job
+from rq import Retry
 
 from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import get_queue, get_redis
-from portal.jobs.locks import DEFAULT_TTL, Lock
-from portal.jobs.sync import JOB_TIMEOUT, RETRY_INTERVALS
+from portal.jobs.locks import Lock
+from portal.jobs.guarded import JOB_TIMEOUT, RETRY_INTERVALS, guarded
 from portal.sync.core.runs import (
     DIRECTION_BOTH, KIND_CONTACTS, RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun,
 )
@@ -71,53 +71,12 @@ def sync_contacts(settings_id, direction=DIRECTION_BOTH):
 
 
 def _sync_contacts(settings_id, direction):
-    from portal.google.client import TransientError
     from portal.sync.contacts.runner import run_contacts
 
-    job = get_current_job()
-    job_id = job.id if job is not None else f"direct-contacts-{settings_id}"
-    lock = Lock(get_redis(), contacts_lock_key(settings_id), token=job_id, ttl=DEFAULT_TTL)
-    run = db.session.scalars(db.select(SyncRun).where(SyncRun.job_id == job_id)).first()
-    if not lock.acquire():
-        if run is not None:
-            run.status = RUN_FAILED
-            run.message = "Another sync of your contacts was already running."
-            run.finished_at = utcnow()
-            db.session.commit()
-        return "already running"
-    keep_lock = False
-    try:
-        return run_contacts(settings_id, direction, run=run).status
-    except TransientError as exc:
-        db.session.rollback()
-        run = db.session.get(SyncRun, run.id) if run is not None else None
-        final = job is None or not job.retries_left
-        if run is not None:
-            run.status = RUN_FAILED if final else RUN_RETRYING
-            run.message = (f"Google is busy or unreachable ({exc}); "
-                           + ("gave up after retries." if final else "will retry automatically."))
-            run.finished_at = utcnow() if final else None
-            run.progress = ""
-            db.session.commit()
-        if not final:
-            keep_lock = lock.extend(max(RETRY_INTERVALS) + DEFAULT_TTL)
-        raise
-    except Exception as exc:
-        log.exception("contacts sync %s failed", settings_id)
-        db.session.rollback()
-        run = db.session.get(SyncRun, run.id) if run is not None else None
-        if run is not None:
-            run.status = RUN_FAILED
-            run.message = (f"The sync failed unexpectedly ({type(exc).__name__}); the error "
-                           "was logged.")
-            run.finished_at = utcnow()
-            run.progress = ""
-            db.session.commit()
-        raise
-    finally:
-        if not keep_lock:
-            lock.release()
-        db.session.remove()
+    return guarded(contacts_lock_key(settings_id),
+                   lambda run: run_contacts(settings_id, direction, run=run),
+                   job_prefix=f"contacts-{settings_id}", what=f"contacts sync {settings_id}",
+                   busy_message="Another sync of your contacts was already running.")
 
 
 def due_contact_syncs(now=None):

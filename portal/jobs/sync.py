@@ -9,21 +9,19 @@ import uuid
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
-from rq import Retry, get_current_job
+from rq import Retry
 
 from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import QueueUnavailable, get_queue, get_redis
-from portal.jobs.locks import DEFAULT_TTL, Lock, mapping_lock_key
+from portal.jobs.guarded import JOB_TIMEOUT, RETRY_INTERVALS, guarded
+from portal.jobs.locks import Lock, mapping_lock_key
 from portal.sync.core.runs import (
     DIRECTION_BOTH, DIRECTIONS, RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun,
 )
 
 log = logging.getLogger(__name__)
 
-#: seconds between retries of a run that hit rate limits, 5xx or dropped connections
-RETRY_INTERVALS = [30, 120, 600]
-JOB_TIMEOUT = 3600
 
 
 def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
@@ -119,62 +117,19 @@ def sync_mapping(mapping_id, direction=DIRECTION_BOTH):
 
 
 def _sync_mapping(mapping_id, direction):
-    from portal.google.client import TransientError
+    from portal.google.models import CalendarMapping
     from portal.sync.calendar.runner import run_mapping
 
-    job = get_current_job()
-    job_id = job.id if job is not None else f"direct-{mapping_id}-{uuid.uuid4().hex[:12]}"
-    lock = Lock(get_redis(), mapping_lock_key(mapping_id), token=job_id, ttl=DEFAULT_TTL)
-    run = db.session.scalars(db.select(SyncRun).where(SyncRun.job_id == job_id)).first()
-    if not lock.acquire():
-        # Someone else runs this mapping (e.g. the scheduler and a user at once).
-        if run is not None:
-            run.status = RUN_FAILED
-            run.message = "Another sync of this calendar was already running."
-            run.finished_at = utcnow()
-            db.session.commit()
-        return "already running"
-    if run is None:
-        from portal.google.models import CalendarMapping
-
+    def make_run(job_id):
         mapping = db.session.get(CalendarMapping, mapping_id)
-        run = SyncRun(job_id=job_id, mapping_id=mapping_id,
-                      user_id=mapping.user_id if mapping else None, direction=direction)
-        db.session.add(run)
-        db.session.commit()
-    keep_lock = False
-    try:
-        result = run_mapping(mapping_id, direction, run=run)
-        return result.status
-    except TransientError as exc:
-        db.session.rollback()
-        run = db.session.get(SyncRun, run.id)
-        final = job is None or not job.retries_left
-        run.status = RUN_FAILED if final else RUN_RETRYING
-        run.message = (f"Google is busy or unreachable ({exc}); "
-                       + ("gave up after retries." if final else "will retry automatically."))
-        run.finished_at = utcnow() if final else None
-        run.progress = ""
-        db.session.commit()
-        if not final:
-            # Hold the mapping until the retry runs, so a click meanwhile says "running".
-            keep_lock = lock.extend(max(RETRY_INTERVALS) + DEFAULT_TTL)
-        raise
-    except Exception as exc:
-        log.exception("sync of mapping %s failed", mapping_id)
-        db.session.rollback()
-        run = db.session.get(SyncRun, run.id)
-        run.status = RUN_FAILED
-        run.message = (f"The sync failed unexpectedly ({type(exc).__name__}); the error was "
-                       "logged.")
-        run.finished_at = utcnow()
-        run.progress = ""
-        db.session.commit()
-        raise
-    finally:
-        if not keep_lock:
-            lock.release()
-        db.session.remove()
+        return SyncRun(job_id=job_id, mapping_id=mapping_id,
+                       user_id=mapping.user_id if mapping else None, direction=direction)
+
+    return guarded(mapping_lock_key(mapping_id),
+                   lambda run: run_mapping(mapping_id, direction, run=run),
+                   job_prefix=str(mapping_id), what=f"sync of mapping {mapping_id}",
+                   busy_message="Another sync of this calendar was already running.",
+                   make_run=make_run)
 
 
 def current_redis_url():

@@ -19,6 +19,21 @@ class Outcome:
     job_ids: list = field(default_factory=list)
 
 
+def _plural(n, one, many):
+    return f"{n} {one if n == 1 else many}"
+
+
+def queued_words(queued, what, skipped_reauth=0):
+    """"12 calendars queued", "nothing due", "1 skipped: reconnect needed"."""
+    parts = [f"{_plural(queued, *what)} queued" if queued else "nothing due"]
+    if skipped_reauth:
+        parts.append(f"{skipped_reauth} skipped: reconnect needed")
+    return "; ".join(parts)
+
+
+CALENDARS = ("calendar", "calendars")
+
+
 def google_calendar_export(task):
     return _fan_out("export")
 
@@ -31,10 +46,8 @@ def _fan_out(direction):
     from portal.scheduler.fanout import enqueue_due_syncs
 
     result = enqueue_due_syncs(direction)
-    message = f"{len(result.job_ids)} {direction} job(s) enqueued"
-    if result.skipped_reauth:
-        message += f"; {result.skipped_reauth} skipped (reconnect needed)"
-    return Outcome(message, result.job_ids)
+    return Outcome(queued_words(len(result.job_ids), CALENDARS, result.skipped_reauth),
+                   result.job_ids)
 
 
 def google_calendar_both(tasks):
@@ -47,10 +60,9 @@ def google_calendar_both(tasks):
     for task in tasks:
         direction = "export" if task.handler == "google_calendar_export" else "import"
         result = results[direction]
-        message = f"{len(result.job_ids)} {direction} job(s) enqueued (with the other " \
-                  "direction where both were due)"
-        if result.skipped_reauth:
-            message += f"; {result.skipped_reauth} skipped (reconnect needed)"
+        message = queued_words(len(result.job_ids), CALENDARS, result.skipped_reauth)
+        if result.job_ids:
+            message += " (export and import together)"
         outcomes[task] = Outcome(message, result.job_ids)
     return outcomes
 
@@ -64,7 +76,8 @@ def clean_sync_runs(task):
 
     cutoff = utcnow() - SYNC_RUN_RETENTION
     deleted = db.session.execute(delete(SyncRun).where(SyncRun.finished_at < cutoff)).rowcount
-    return Outcome(f"{deleted} sync run(s) older than 30 days deleted")
+    return Outcome(f"{_plural(deleted, 'run', 'runs')} older than 30 days deleted"
+                   if deleted else "nothing older than 30 days")
 
 
 def google_contacts_sync(task):
@@ -80,10 +93,8 @@ def google_contacts_sync(task):
                                     db.session.get(ContactSyncSettings, settings_id))
         if not getattr(run, "already_running", False):
             job_ids.append(run.job_id)
-    message = f"{len(job_ids)} contacts job(s) enqueued"
-    if reauth:
-        message += f"; {reauth} skipped (reconnect needed)"
-    return Outcome(message, job_ids)
+    return Outcome(queued_words(len(job_ids), ("user's contacts", "users' contacts"), reauth),
+                   job_ids)
 
 
 HANDLERS = {

@@ -16,10 +16,14 @@ class RunSummary:
 
     @property
     def text(self):
+        """"3 runs: 2 succeeded, 1 reconnect needed" in the run pages' words."""
         if not self.total:
-            return "No jobs enqueued."
-        parts = ", ".join(f"{n} {status}" for status, n in sorted(self.by_status.items()))
-        return f"{self.total} job(s): {parts}"
+            return "No runs started."
+        from portal.sync.wording import status_label
+
+        parts = ", ".join(f"{n} {status_label(status).lower()}"
+                          for status, n in sorted(self.by_status.items()))
+        return f"{self.total} {'run' if self.total == 1 else 'runs'}: {parts}"
 
 
 def spawned_run_summary(task, with_runs=False):

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from portal.core.forms import EmptyForm
 from portal.core.urls import safe_next
 from portal.extensions import db
-from portal.sync.core.runs import SyncRun, SyncRunEntry
+from portal.sync import wording
+from portal.sync.core.runs import RUN_RETRYING, SyncRun, SyncRunEntry
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -40,7 +41,7 @@ def sync_now():
         if mapping is None:
             abort(404)
     if not google_services.connection_usable(current_user):
-        flash("Connect your Google account first; then you can synchronize.", "warning")
+        flash(google_services.not_usable_reason(current_user), "warning")
         return redirect(request.referrer or url_for("sync.runs"))
     try:
         runs = enqueue_sync(current_user, mapping)
@@ -102,14 +103,43 @@ def runs():
 def run_detail(run_id):
     run = _own_run(run_id)
     if request.args.get("format") == "json":
-        return jsonify(status=run.status, finished=run.finished, progress=run.progress,
-                       created=run.created, updated=run.updated, deleted=run.deleted,
-                       skipped=run.skipped, conflicts=run.conflicts, errors=run.errors,
-                       message=run.message)
+        return jsonify(_live_state(run))
     entries = db.session.scalars(select(SyncRunEntry).where(SyncRunEntry.run_id == run.id)
                                  .order_by(SyncRunEntry.id).limit(5000)).all()
     return render_template("sync/run_detail.html", run=run, entries=entries,
-                           title="Sync run", form=EmptyForm())
+                           retry=retry_words(run), title="Sync run", form=EmptyForm())
+
+
+COUNTS = ("created", "updated", "deleted", "kept", "skipped", "conflicts", "errors")
+
+
+def _live_state(run):
+    """What the run page's poller shows: the status, the message, the counts."""
+    state = {name: getattr(run, name) for name in COUNTS}
+    state.update(status=run.status, status_label=wording.status_label(run.status),
+                 status_style=wording.status_style(run.status), finished=run.finished,
+                 progress=run.progress or "", message=run.message or "",
+                 retry=retry_words(run))
+    return state
+
+
+def retry_words(run):
+    """"retrying at 14:05 (attempt 2 of 4)", in the viewer's zone; "" unless retrying."""
+    from portal.core.templating import local_dt
+    from portal.jobs.guarded import MAX_ATTEMPTS
+
+    if run.status != RUN_RETRYING or run.retry_at is None:
+        return ""
+    return f"retrying at {local_dt(run.retry_at, '%H:%M')} " \
+           f"(attempt {run.attempt} of {MAX_ATTEMPTS})"
+
+
+def _connection_state(user):
+    """"connected", "needs_reauth", "disconnected" or None (never connected)."""
+    from portal.google.services import get_connection
+
+    conn = get_connection(user) if user.is_authenticated else None
+    return conn.status if conn is not None else None
 
 
 @bp.app_context_processor
@@ -117,7 +147,9 @@ def sync_template_helpers():
     from portal.sync import services
 
     return {"sync_google_link": services.google_link,
+            "google_connection_state": _connection_state,
             "sync_problem": services.sync_problem,
+            "sync_line": services.sync_line,
             "last_successful_sync_at": services.last_successful_sync_at}
 
 
@@ -126,3 +158,7 @@ def _connect(state):
     from portal.sync.services import connect_signals
 
     connect_signals()
+    # Globals, not a context processor: imported macros (sync/_status.html) see them too.
+    state.app.jinja_env.globals.update(
+        action_words=wording.action_words, direction_words=wording.direction_words,
+        status_label=wording.status_label, status_style=wording.status_style)

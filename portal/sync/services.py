@@ -211,3 +211,66 @@ def connect_signals():
     register_forget_links_hook(forget_user_links)
     register_forget_links_hook(contacts_services.forget_user_links)
     register_account_changed_hook(contacts_services.forget_account)
+
+
+# -- the activity page's sync line --------------------------------------------------------------
+@dataclass
+class SyncLine:
+    """One sentence about an activity's life in Google. ``kind``: "synced" (then ``since``,
+    ``last`` and ``pending``), "waiting" or "not_sent" (then ``text`` says why)."""
+
+    kind: str
+    text: str = ""
+    since: object = None
+    last: object = None
+    pending: bool = False
+
+
+def sync_line(activity):
+    """What the activity's page says of its sync (None: its organizer does not use Google).
+    The page shows a refusal or a delete in Google on their own; this covers the rest."""
+    from portal.crm.models import STATUS_HELD, STATUS_NOT_HELD
+    from portal.google import services as google_services
+    from portal.google.models import STATUS_CONNECTED, STATUS_NEEDS_REAUTH
+
+    if activity is None or getattr(activity, "id", None) is None:
+        return None
+    links = db.session.scalars(select(EventLink).where(
+        EventLink.activity_id == activity.id, EventLink.state == LINK_ACTIVE)).all()
+    if links:
+        own = [l for l in links if l.user_id == activity.organizer_id] or links
+        link = own[0]
+        since = min((l.created_at or l.synced_at for l in own
+                     if l.created_at or l.synced_at), default=None)
+        last = max((l.synced_at for l in own if l.synced_at), default=None)
+        # Changed in the CRM since Google acknowledged it (held ones are no longer sent).
+        pending = (link.role == ROLE_ORGANIZER and link.synced_version is not None
+                   and activity.version != link.synced_version
+                   and activity.status != STATUS_HELD)
+        return SyncLine("synced", since=since, last=last, pending=pending)
+    organizer = activity.organizer
+    conn = google_services.get_connection(organizer) if organizer is not None else None
+    if conn is None or conn.status not in (STATUS_CONNECTED, STATUS_NEEDS_REAUTH):
+        return None
+    mapping = next((m for m in google_services.user_mappings(organizer)
+                    if m.activity_type_id == activity.activity_type_id), None)
+    type_name = activity.activity_type.name if activity.activity_type else "This type"
+    if not activity.show_in_calendar:
+        return SyncLine("not_sent", "Not sent to Google: it is hidden from the calendar.")
+    if mapping is None or not mapping.calendar_id:
+        return SyncLine("not_sent", f"Not sent to Google: {type_name} is not synchronized "
+                                    "with a Google calendar.")
+    if not mapping.export_enabled:
+        return SyncLine("not_sent", f"Not sent to Google: Export is off for {type_name}.")
+    if activity.status == STATUS_NOT_HELD:
+        return SyncLine("not_sent", "Not sent to Google: it is not held (cancelled).")
+    settings = google_services.get_sync_settings(organizer)
+    starts = activity.start_date if activity.all_day else (
+        activity.start_at.date() if activity.start_at else None)
+    if settings is not None and settings.sync_from and starts and starts < settings.sync_from:
+        return SyncLine("not_sent", "Not sent to Google: it is before Synchronize from "
+                                    f"({settings.sync_from:%d %b %Y}).")
+    if conn.status == STATUS_NEEDS_REAUTH:
+        return SyncLine("waiting", "Waiting for the next sync: Google needs "
+                                   f"{organizer.name} to reconnect first.")
+    return SyncLine("waiting", "Waiting for the next sync.")

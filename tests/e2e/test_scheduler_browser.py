@@ -42,5 +42,5 @@ def test_admin_deactivates_import_then_reactivates_and_runs_it_now(
     work()
     page.reload()
     last_run = _row(page, "Google Calendar import").get_by_test_id("last-run").inner_text()
-    assert "1 import job(s) enqueued" in last_run
-    assert "1 job(s): 1 succeeded" in last_run
+    assert "1 calendar queued" in last_run
+    assert "1 run: 1 succeeded" in last_run

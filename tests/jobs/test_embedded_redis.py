@@ -97,7 +97,7 @@ def test_make_run_starts_one_redis_shared_by_every_process_and_ctrl_c_leaves_non
         token = CSRF_RE.search(page).group(1)
         assert session.post(f"{base}/admin/scheduler/{task_id}/run",
                             data={"csrf_token": token}).status_code == 200
-        _wait(lambda: "older than 30 days deleted" in session.get(
+        _wait(lambda: "nothing older than 30 days" in session.get(
             base + "/admin/scheduler/").text, "the worker to run the task the web queued")
         assert redis_servers_under(tmp_path) == [server]
         redis.close()

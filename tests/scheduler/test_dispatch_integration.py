@@ -105,7 +105,7 @@ def test_users_needing_reauthorization_are_skipped_and_counted(connect_user):
     dispatch.tick()
     db.session.refresh(task)
     assert _queued_directions() == []
-    assert "1 skipped (reconnect needed)" in task.last_message
+    assert "1 skipped: reconnect needed" in task.last_message
 
 
 def test_scheduled_job_exports_the_activity_to_google(connect_user, make_activity, work, sim):
@@ -130,8 +130,8 @@ def test_run_now_runs_the_task_and_the_page_shows_the_outcome(connect_user, work
     work()  # runs the Run-now job, then the sync job it enqueued
     page = client.get("/admin/scheduler/").get_data(as_text=True)
     row = page.split('data-task="google_calendar_export"')[1].split("</tr>")[0]
-    assert "1 export job(s) enqueued" in row
-    assert "1 job(s): 1 succeeded" in row
+    assert "1 calendar queued" in row
+    assert "1 run: 1 succeeded" in row
 
 
 def test_a_failed_sync_job_shows_as_failed_on_the_scheduler_page(connect_user, work, sim,
@@ -146,9 +146,9 @@ def test_a_failed_sync_job_shows_as_failed_on_the_scheduler_page(connect_user, w
     work()
     page = admin_client.get("/admin/scheduler/").get_data(as_text=True)
     row = page.split('data-task="google_calendar_export"')[1].split("</tr>")[0]
-    assert "1 job(s): 1 needs_reauth" in row
+    assert "1 run: 1 reconnect needed" in row
     detail = admin_client.get(f"/admin/scheduler/{task.id}").get_data(as_text=True)
-    assert "needs_reauth" in detail and ann.name in detail
+    assert "Reconnect needed" in detail and ann.name in detail
 
 
 def test_cron_scheduler_enqueues_the_tick_that_a_worker_runs(app, connect_user, work):

@@ -60,8 +60,9 @@ def test_import_creates_updates_and_deletes_google_owned_activities(connect_user
 
     sim.delete_event(ann.email, ann.email, created["id"])
     run = sync(mapping)
-    # Deleting in Google unlinks by default (coreBOS): the activity stays, saying so.
-    assert run.deleted == 1
+    # Deleting in Google unlinks by default (coreBOS): the activity stays, saying so, and
+    # the run counts it as kept, not deleted.
+    assert (run.deleted, run.kept) == (0, 1)
     [kept] = activities()
     assert kept.subject == "Renamed in Google"
     assert db.session.scalars(db.select(EventLink)).one().state == "detached"

@@ -85,12 +85,16 @@ def plan_export(mapping, activities, links, out_of_scope=frozenset(), ctx=None):
             continue
         if activity.version == link.synced_version:
             continue  # unchanged since Google acknowledged it: nothing to send
+        # A skip is said once per CRM edit, not on every later run: the link records the
+        # version it was about (the merge base stays, so nothing is lost if it returns).
         if before_sync_from(activity, mapping):
             actions.append(Action(SKIP, activity_id=activity.id, event_id=link.event_id,
+                                  link_id=link.id, synced_version=activity.version,
                                   reason="before Synchronize from"))
             continue
         if activity.held:
             actions.append(Action(SKIP, activity_id=activity.id, event_id=link.event_id,
+                                  link_id=link.id, synced_version=activity.version,
                                   reason="held activities are no longer updated"))
             continue
         if link.state == LINK_DETACHED:
@@ -114,7 +118,7 @@ def plan_export(mapping, activities, links, out_of_scope=frozenset(), ctx=None):
             continue
         if activity.status == STATUS_NOT_HELD:
             # Not Held maps to a cancelled event: creating one would only make a tombstone.
-            actions.append(Action(SKIP, activity_id=activity.id, reason="not held"))
+            # Nothing to say on every run either (the activity's page says why).
             continue
         event_id = google_event_id(activity.uid)
         actions.append(Action(INSERT_EVENT, activity_id=activity.id, activity_uid=activity.uid,
@@ -183,7 +187,8 @@ def _plan_guest_export(mapping, link, activity, ctx):
     if link.state == LINK_DETACHED or activity.version == link.synced_version:
         return []
     if activity.held:
-        return [Action(SKIP, activity_id=activity.id, event_id=link.event_id,
+        return [Action(SKIP, activity_id=activity.id, event_id=link.event_id, link_id=link.id,
+                       synced_version=activity.version,
                        reason="held activities are no longer updated")]
     allowed = rights(link, activity, mapping, ctx)
     crm_now = crm_state(activity, mapping.user_id, link.google_exdates)

@@ -72,6 +72,8 @@ class EventLink(db.Model):
     #: the last error Google gave for this event (a 400 is logged here and skipped)
     last_error: Mapped[str | None] = mapped_column(db.Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the link was made: the activity is "in Google since" then
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     activity = relationship("Activity")
     mapping = relationship("CalendarMapping")

@@ -44,7 +44,7 @@ from portal.sync.calendar.models import (
 from portal.sync.core import outcome
 from portal.sync.core.bulk import chunks, in_query
 from portal.sync.core.pacing import pacer_for
-from portal.sync.core.recorder import Recorder
+from portal.sync.core.recorder import KEPT_IN_CRM, Recorder
 from portal.sync.core.runs import (
     DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT, RUN_FAILED, SyncRun,
 )
@@ -97,7 +97,8 @@ def _upsert(rows):
     keys = ("mapping_id", "event_id")
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys),
-        set_={name: stmt.excluded[name] for name in rows[0] if name not in keys})
+        set_={name: stmt.excluded[name] for name in rows[0]
+              if name not in keys and name != "created_at"})
     db.session.execute(stmt, rows)
 
 
@@ -424,7 +425,7 @@ class Runner:
                           synced_version=activity.version if activity is not None else None,
                           etag="", ical_uid="", html_link="", recurring_event_id="",
                           event_state=None, google_updated_at=None, synced_at=utcnow(),
-                          last_error=None, crm_deleted_at=None)
+                          created_at=utcnow(), last_error=None, crm_deleted_at=None)
             if event:
                 values.update(etag=event.get("etag") or "",
                               event_state=_state_json(event, fields=action.base),
@@ -664,8 +665,8 @@ class Runner:
                 recurring_event_id=event.recurring_event_id or "",
                 event_state=_state_json(resource, action.exdates if resource.get("recurrence")
                                         else (), action.base),
-                google_updated_at=event.updated, synced_at=now, last_error=None,
-                crm_deleted_at=None))
+                google_updated_at=event.updated, synced_at=now, created_at=now,
+                last_error=None, crm_deleted_at=None))
             self.counts.created += 1
             self.log(action.kind, action.reason, activity_id, event.id,
                      action.fields.get("subject", ""))
@@ -712,6 +713,8 @@ class Runner:
             snap.subject if snap is not None else (action.fields or {}).get("subject", ""))
         event = action.event
         if kind == e.SKIP:
+            if link is not None and action.synced_version is not None:
+                link.synced_version = action.synced_version
             self.counts.skipped += 1
             self.log(kind, action.reason, action.activity_id, action.event_id, subject)
         elif kind == e.CONFLICT:
@@ -732,7 +735,8 @@ class Runner:
                 link.state = LINK_DETACHED
                 link.synced_version = action.synced_version
                 self.remember_event(link, event.resource if event else None)
-                self.counts.deleted += 1
+                self.counts.kept += 1
+                kind = KEPT_IN_CRM
             else:
                 db.session.delete(link)
                 links_by_id.pop(link.id, None)

@@ -88,7 +88,7 @@ def sync_now():
         flash("Choose the tag whose contacts to synchronize first.", "warning")
         return redirect(url_for("contacts_sync.settings_page"))
     if not google_services.connection_usable(user):
-        flash("Connect your Google account first; then you can synchronize.", "warning")
+        flash(google_services.not_usable_reason(current_user), "warning")
         return redirect(url_for("contacts_sync.settings_page"))
     if not services.has_contacts_access(user):
         flash("Allow the portal to use your Google Contacts first.", "warning")

@@ -29,7 +29,7 @@ from portal.sync.core import merge as m
 from portal.sync.core import outcome
 from portal.sync.core.bulk import chunks, in_query
 from portal.sync.core.pacing import pacer_for
-from portal.sync.core.recorder import Recorder
+from portal.sync.core.recorder import KEPT_IN_CRM, Recorder
 from portal.sync.core.runs import (
     DIRECTION_BOTH, DIRECTION_EXPORT, DIRECTION_IMPORT, RUN_FAILED, RUN_NEEDS_REAUTH, SyncRun,
 )
@@ -330,7 +330,8 @@ class ContactsRunner:
             if action.synced_version is not None and link.contact_id is not None:
                 link.state = LINK_DETACHED
                 link.synced_version = action.synced_version
-                self.counts.deleted += 1
+                self.counts.kept += 1
+                kind = KEPT_IN_CRM
             else:
                 db.session.delete(link)
             self.log(kind, action.reason, action.contact_id, action.resource_name, subject)

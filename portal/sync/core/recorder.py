@@ -18,10 +18,14 @@ class Counts:
     skipped: int = 0
     conflicts: int = 0
     errors: int = 0
+    kept: int = 0
     entries: list = field(default_factory=list)
 
 
-COUNTERS = ("created", "updated", "deleted", "skipped", "conflicts", "errors")
+#: the log's word for a record deleted in Google and kept in the CRM (the user's choice)
+KEPT_IN_CRM = "kept_in_crm"
+
+COUNTERS = ("created", "updated", "deleted", "kept", "skipped", "conflicts", "errors")
 
 
 class Recorder:
@@ -53,5 +57,13 @@ class Recorder:
 
     def summary(self):
         run = self.run
-        return (f"{run.created} created, {run.updated} updated, {run.deleted} deleted, "
-                f"{run.skipped} skipped, {run.conflicts} conflicts, {run.errors} errors")
+        return summary_of(run)
+
+
+def summary_of(run):
+    """A run's counts in words, leaving out what did not happen."""
+    parts = [f"{run.created} created", f"{run.updated} updated", f"{run.deleted} deleted"]
+    if run.kept:
+        parts.append(f"{run.kept} kept in the CRM (deleted in Google)")
+    parts += [f"{run.skipped} skipped", f"{run.conflicts} conflicts", f"{run.errors} errors"]
+    return ", ".join(parts)

@@ -59,6 +59,12 @@ class SyncRun(db.Model):
     skipped: Mapped[int] = mapped_column(default=0)
     conflicts: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
+    #: deleted in Google and kept in the CRM (the user's choice): not counted as deleted
+    kept: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: which try this is (RQ retries a run that met Google errors); see jobs/guarded.py
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: when a retrying run tries again
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: a summary for the user (never a token)
     message: Mapped[str] = mapped_column(db.Text, default="")
 
