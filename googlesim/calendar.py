@@ -47,6 +47,26 @@ def calendar_list():
     return json_response(out)
 
 
+# -- colors -----------------------------------------------------------------------------------
+#: Google's fixed palettes (colors.get): event colours by colorId, and the first calendar ones
+EVENT_COLORS = {
+    "1": "#a4bdfc", "2": "#7ae7bf", "3": "#dbadff", "4": "#ff887c", "5": "#fbd75b",
+    "6": "#ffb878", "7": "#46d6db", "8": "#e1e1e1", "9": "#5484ed", "10": "#51b749",
+    "11": "#dc2127",
+}
+CALENDAR_COLORS = {"14": "#9fe1e7"}
+
+
+@bp.get("/colors")
+def colors_get():
+    caller(ALL_SCOPES)
+    def palette(colors):
+        return {cid: {"background": bg, "foreground": "#1d1d1d"} for cid, bg in colors.items()}
+    return json_response({"kind": "calendar#colors", "updated": "2012-02-14T00:00:00.000Z",
+                          "calendar": palette(CALENDAR_COLORS),
+                          "event": palette(EVENT_COLORS)})
+
+
 @bp.get("/users/me/calendarList/<calendarId>")
 def calendar_list_get(calendarId):
     email = caller(CALENDARS_READ)

@@ -16,8 +16,8 @@ from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm.calendar_view import expand_recurring, local_dates_of_range
 from portal.crm.recurrence_rules import shift_exdates
-from portal.crm.models import (PRIORITIES, RESPONSES, STATUSES, VISIBILITIES, Activity, Contact,
-                               activity_invitees, activity_responses)
+from portal.crm.models import (PRIORITIES, RESPONSES, STATUSES, VISIBILITIES, Activity,
+                               ActivityType, Contact, activity_invitees, activity_responses)
 from portal.extensions import db
 
 #: the largest id an INTEGER column holds; bigger numbers in URLs are simply not found
@@ -45,7 +45,7 @@ EDITABLE_FIELDS = (
     "subject", "activity_type", "activity_type_id", "status", "priority", "all_day",
     "start_at", "end_at", "start_date", "end_date", "time_zone", "location", "description",
     "recurrence", "reminder_minutes", "reminders", "visibility", "show_in_calendar", "organizer",
-    "organizer_id", "participants", "invitees",
+    "organizer_id", "participants", "invitees", "color",
 )
 _COLLECTIONS = ("participants", "invitees")
 
@@ -262,7 +262,12 @@ GRID_COLUMNS = (Activity.id, Activity.subject, Activity.activity_type_id, Activi
                 Activity.all_day, Activity.start_at, Activity.end_at, Activity.start_date,
                 Activity.end_date, Activity.time_zone, Activity.recurrence, Activity.location,
                 Activity.organizer_id, Activity.show_in_calendar, Activity.origin,
-                Activity.version)
+                Activity.version,
+                # the colour the calendar marks it with (see Activity.display_color), read in
+                # the same query: a scalar subquery, so the grid's query stays one
+                func.coalesce(func.nullif(Activity.color, ""), select(ActivityType.color)
+                              .where(ActivityType.id == Activity.activity_type_id)
+                              .scalar_subquery()).label("display_color"))
 
 
 def activities_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None,
@@ -396,6 +401,7 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=Fals
     with db.session.no_autoflush:
         created = activity.id is None
         before = (activity.all_day, activity.start_at, activity.start_date)
+        type_before = activity.activity_type_id
         for key, value in values.items():
             if key in _COLLECTIONS:
                 value = list(value)
@@ -418,6 +424,10 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=Fals
             activity.start_date = activity.end_date = None
         if not created and source == SOURCE_CRM:
             _move_exdates_with_the_series(activity, before)
+            if "color" not in values and _type_changed(values, type_before):
+                # A new type brings its own colour, in the CRM and (next export) in Google,
+                # even over a colour Google had given the event.
+                activity.color = None
         organizer = activity.organizer
         organizer_id = organizer.id if organizer is not None else activity.organizer_id
         if any(p.id == organizer_id for p in activity.participants):
@@ -434,6 +444,14 @@ def save_activity(activity, *, actor=None, source=SOURCE_CRM, notify_guests=Fals
     activity_saved.send(activity, actor=actor, source=source, created=created, changed=changed,
                         notify_guests=notify_guests)
     return activity
+
+
+def _type_changed(values, type_before):
+    if values.get("activity_type") is not None:
+        new = values["activity_type"].id
+    else:
+        new = values.get("activity_type_id")
+    return new is not None and new != type_before
 
 
 def _move_exdates_with_the_series(activity, before):

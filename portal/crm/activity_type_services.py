@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.crm.models import Activity, ActivityType
 from portal.extensions import db
+from portal.core.colors import EVENT_COLORS, is_hex_color
 
 NAME_MAX = 64
 
@@ -62,7 +63,10 @@ def add_activity_type(name):
     name = _clean_name(name)
     types = all_activity_types()
     _renumber(types)
-    activity_type = ActivityType(name=name, position=len(types), active=True)
+    # A colour no other type has yet, while Google's palette has one left.
+    taken = {t.color for t in types}
+    color = next((c for c in EVENT_COLORS.values() if c not in taken), EVENT_COLORS["1"])
+    activity_type = ActivityType(name=name, position=len(types), active=True, color=color)
     db.session.add(activity_type)
     db.session.flush()
     return activity_type
@@ -71,6 +75,18 @@ def add_activity_type(name):
 def rename_activity_type(activity_type, name):
     """Rename; activities of this type (and their calendar mapping) follow, being linked by id."""
     activity_type.name = _clean_name(name, exclude=activity_type)
+    db.session.flush()
+    return activity_type
+
+
+def set_activity_type_color(activity_type, color):
+    """Give the type a colour (``#rrggbb``). Its activities that have no colour of their own
+    show it at once; their events take its nearest Google colour when next exported."""
+    color = (color or "").strip()
+    if not is_hex_color(color):
+        raise ActivityTypeError("Choose a colour as #rrggbb: a # and six hexadecimal digits, "
+                                "for example #5484ed.")
+    activity_type.color = color.lower()
     db.session.flush()
     return activity_type
 

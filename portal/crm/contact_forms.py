@@ -104,6 +104,12 @@ class TagRenameForm(FlaskForm):
     submit = SubmitField("Rename tag")
 
 
+class ActivityTypeColorForm(FlaskForm):
+    """A type's colour, from an ``<input type=color>``; the service checks ``#rrggbb``."""
+
+    color = StringField("Colour", filters=[lambda v: (v or "").strip()])
+
+
 class ActivityTypeNameForm(FlaskForm):
     """Adding a type, or renaming one (the same single field)."""
 

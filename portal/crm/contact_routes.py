@@ -14,8 +14,8 @@ from portal.crm import activity_type_services as types_svc
 from portal.crm import contacts as svc
 from portal.crm.activities import annotate
 from portal.crm.blueprint import bp
-from portal.crm.contact_forms import (MIN_ROWS, ActivityTypeNameForm, ContactForm, TagForm,
-                                      TagRenameForm)
+from portal.crm.contact_forms import (MIN_ROWS, ActivityTypeColorForm, ActivityTypeNameForm,
+                                      ContactForm, TagForm, TagRenameForm)
 from portal.crm.models import TAG_PRIVATE, ActivityType
 from portal.extensions import db
 
@@ -259,11 +259,13 @@ def _type_or_404(type_id):
     return db.session.get(ActivityType, type_id) or abort(404)
 
 
-def _render_types(add_form, rename_errors=None, rename_values=None, status=200):
+def _render_types(add_form, rename_errors=None, rename_values=None, status=200,
+                  color_errors=None, color_values=None):
     return render_template(
         "crm/activity_types.html", title="Activity types", form=add_form,
         types=types_svc.all_activity_types(), usage=types_svc.usage_counts(),
         rename_errors=rename_errors or {}, rename_values=rename_values or {},
+        color_errors=color_errors or {}, color_values=color_values or {},
         button_form=EmptyForm()), status
 
 
@@ -305,6 +307,30 @@ def activity_type_rename(type_id):
     db.session.rollback()
     return _render_types(ActivityTypeNameForm(formdata=None), {type_id: error},
                          {type_id: form.name.data}, status=422)
+
+
+@bp.post("/admin/activity-types/<int:type_id>/color")
+@admin_required
+def activity_type_color(type_id):
+    activity_type = _type_or_404(type_id)
+    form = ActivityTypeColorForm()
+    if form.validate_on_submit():
+        try:
+            types_svc.set_activity_type_color(activity_type, form.color.data)
+        except types_svc.ActivityTypeError as exc:
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(f"\u201c{activity_type.name}\u201d now shows in {activity_type.color}.",
+                  "success")
+            return redirect(url_for("crm.activity_types", _anchor=f"type-{type_id}"))
+    else:
+        error = "The form expired; try again."
+    db.session.rollback()
+    # An invalid value is shown back as typed (as text: a colour input cannot hold it).
+    return _render_types(ActivityTypeNameForm(formdata=None), status=422,
+                         color_errors={type_id: error},
+                         color_values={type_id: (form.color.data or "")[:32]})
 
 
 @bp.post("/admin/activity-types/<int:type_id>/move")

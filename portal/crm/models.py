@@ -32,6 +32,10 @@ TAG_CORPORATE = "corporate"
 TAG_VISIBILITIES = (TAG_PRIVATE, TAG_PUBLIC, TAG_CORPORATE)
 
 
+#: a new activity type's colour (Google's Lavender) until the admin picks one
+DEFAULT_TYPE_COLOR = "#a4bdfc"
+
+
 class ActivityType(db.Model):
     """A picklist value (Call, Meeting, Task...); each maps to at most one Google calendar."""
 
@@ -43,6 +47,9 @@ class ActivityType(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     #: inactive types are hidden from pickers but kept on existing activities
     active: Mapped[bool] = mapped_column(default=True)
+    #: ``#rrggbb`` shown on its activities in the calendar; exported as the nearest of
+    #: Google's event colours
+    color: Mapped[str] = mapped_column(db.String(7), default=DEFAULT_TYPE_COLOR)
 
     def __repr__(self):
         return f"<ActivityType {self.name}>"
@@ -121,6 +128,10 @@ class Activity(db.Model):
     #: moved occurrence), so it is found again after links are forgotten or a reconnect
     ical_uid: Mapped[str | None] = mapped_column(db.String(1024), index=True)
     google_event_id: Mapped[str | None] = mapped_column(db.String(1024))
+    #: the event's own colour: None follows the activity type's; ``#rrggbb`` is one Google
+    #: gave the event (kept, so a CRM edit never repaints it); "" means the event has no
+    #: colour of its own in Google (it shows in its calendar's colour there)
+    color: Mapped[str | None] = mapped_column(db.String(7), nullable=True)
 
     activity_type = relationship("ActivityType")
     organizer = relationship("User", foreign_keys=[organizer_id])
@@ -139,6 +150,13 @@ class Activity(db.Model):
     @reminders.setter
     def reminders(self, value):
         self.reminders_json = (value or Reminders()).dumps()
+
+    @property
+    def display_color(self):
+        """The colour the CRM's calendar marks the activity with."""
+        if self.color:
+            return self.color
+        return self.activity_type.color if self.activity_type is not None else None
 
     @property
     def reminder_minutes(self):

@@ -58,6 +58,7 @@ WEB_AND_DB = {"flask", "flask_sqlalchemy", "sqlalchemy"}
 IO = {"httplib2", "googleapiclient", "requests", "redis", "rq"}
 PURE_MODULES = {
     "portal/core/timezones.py": WEB_AND_DB,
+    "portal/core/colors.py": WEB_AND_DB | IO,
     "portal/sync/calendar/engine.py": WEB_AND_DB | IO,
     "portal/sync/calendar/plan.py": WEB_AND_DB | IO,
     "portal/sync/calendar/snapshots.py": WEB_AND_DB | IO,

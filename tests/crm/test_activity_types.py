@@ -124,3 +124,47 @@ def test_reactivate_hint_when_adding_a_deactivated_name(app, activity_types):
     types_svc.set_activity_type_active(activity_types["Task"], False)
     with pytest.raises(types_svc.ActivityTypeError, match="reactivate it instead"):
         types_svc.add_activity_type("task")
+
+
+def test_a_types_colour_is_chosen_and_shown_on_its_activities(admin_client, activity_types,
+                                                              make_user, make_activity):
+    call = activity_types["Call"]
+    page = admin_client.get("/admin/activity-types").get_data(as_text=True)
+    assert f'type="color" id="color-{call.id}" name="color"' in page
+    assert f'value="{call.color}"' in page
+    response = admin_client.post_form(f"/admin/activity-types/{call.id}/color",
+                                      {"color": "#AA3377"}, page="/admin/activity-types")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ActivityType, call.id).color == "#aa3377"
+    activity = make_activity(make_user(), type_name="Call")
+    assert activity.display_color == "#aa3377"
+
+
+@pytest.mark.parametrize("value", ["red", "#abc", "#12345z", "", "#1234567", "x" * 500])
+def test_a_colour_that_is_not_rrggbb_gets_a_clear_message(admin_client, activity_types, value):
+    call = activity_types["Call"]
+    before = call.color
+    response = admin_client.post_form(f"/admin/activity-types/{call.id}/color",
+                                      {"color": value}, page="/admin/activity-types")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Choose a colour as #rrggbb" in html
+    assert f'id="color-err-{call.id}"' in html
+    db.session.expire_all()
+    assert db.session.get(ActivityType, call.id).color == before
+
+
+def test_the_colour_form_needs_its_csrf_token(admin_client, activity_types):
+    call = activity_types["Call"]
+    response = admin_client.post(f"/admin/activity-types/{call.id}/color",
+                                 data={"color": "#000000"})
+    assert response.status_code in (400, 422)
+    db.session.expire_all()
+    assert db.session.get(ActivityType, call.id).color != "#000000"
+
+
+def test_new_types_get_a_colour_no_other_type_has(admin_client, activity_types):
+    admin_client.post_form("/admin/activity-types", {"name": "Visit"})
+    colors = [t.color for t in types_svc.all_activity_types()]
+    assert len(set(colors)) == len(colors) == 4

@@ -8,7 +8,8 @@ ADMIN_ONLY = {
     "accounts.admin_users", "accounts.admin_user_new", "accounts.admin_user_edit",
     "accounts.admin_user_toggle_active", "accounts.admin_user_password",
     "crm.activity_types", "crm.activity_type_toggle", "crm.activity_type_delete",
-    "crm.activity_type_move", "crm.activity_type_rename", "google.admin_credentials",
+    "crm.activity_type_move", "crm.activity_type_rename", "crm.activity_type_color",
+    "google.admin_credentials",
     "scheduler.index", "scheduler.detail", "scheduler.toggle", "scheduler.frequency",
     "scheduler.run_now",
 }

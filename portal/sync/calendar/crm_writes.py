@@ -20,6 +20,7 @@ _COLUMNS = {
     "subject": ("subject",), "description": ("description",), "location": ("location",),
     "timing": ("all_day", "start_at", "end_at", "start_date", "end_date", "time_zone"),
     "recurrence": ("recurrence",), "visibility": ("visibility",), "reminders": ("reminders",),
+    "color": ("color",),
 }
 
 
@@ -204,6 +205,7 @@ def create_activities(actions, directory, *, user, type_id):
             recurrence=values.get("recurrence", ""),
             reminders=(reminders or Reminders()).dumps(),
             visibility=values.get("visibility", "default"), show_in_calendar=True,
+            color=values.get("color", ""),
             organizer_id=organizer_id, created_by_id=user.id, created_at=now,
             modified_at=now, version=1, origin=e.ORIGIN_GOOGLE,
             ical_uid=action.event.ical_uid or None, google_event_id=action.event.id))

@@ -7,6 +7,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User, UserEmail
+from portal.core.colors import nearest_color_id
 from portal.crm.models import (Activity, Contact, ContactEmail, activity_invitees,
                                activity_responses)
 from portal.extensions import db
@@ -99,6 +100,7 @@ def load_activities(ids):
         return []
     return in_query(lambda chunk: select(Activity).where(Activity.id.in_(chunk)).options(
         selectinload(Activity.participants), selectinload(Activity.organizer),
+        selectinload(Activity.activity_type),
         selectinload(Activity.invitees).selectinload(Contact.emails)), ids)
 
 
@@ -175,7 +177,17 @@ def snapshot(activity, externals=(), user_answers=None, contact_answers=None):
         attendees=tuple(attendees), external_attendees=tuple(extra),
         external_organizer=organizer, answers=tuple(user_answers.items()),
         modified_at=activity.modified_at, origin=activity.origin or e.ORIGIN_CRM,
-        ical_uid=activity.ical_uid or "", google_event_id=activity.google_event_id or "")
+        ical_uid=activity.ical_uid or "", google_event_id=activity.google_event_id or "",
+        color_id=google_color_id(activity))
+
+
+def google_color_id(activity):
+    """The Google colorId the CRM gives an activity's event: its own colour (one Google
+    gave it; "" none), else its type's nearest palette colour."""
+    if activity.color is not None:
+        return nearest_color_id(activity.color) if activity.color else None
+    activity_type = activity.activity_type
+    return nearest_color_id(activity_type.color) if activity_type is not None else None
 
 
 def event_state(link):

@@ -172,7 +172,7 @@ def _plan_changed_activity(mapping, link, activity, ctx):
     """An organizer's copy whose activity changed in the CRM: send what changed."""
     allowed = rights(link, activity, mapping, ctx)
     crm_now = crm_state(activity, None, link.google_exdates)
-    base = usable_base(link)
+    base = usable_base(link, crm_now)
     if base is None:
         # No base: send every group this link may write (the CRM is master here).
         groups = [g for g in SHARED_GROUPS + PERSONAL_GROUPS if g in allowed.write]
@@ -192,7 +192,7 @@ def _plan_guest_export(mapping, link, activity, ctx):
                        reason="held activities are no longer updated")]
     allowed = rights(link, activity, mapping, ctx)
     crm_now = crm_state(activity, mapping.user_id, link.google_exdates)
-    base = usable_base(link)
+    base = usable_base(link, crm_now)
     if base is None:
         # Nothing agreed yet: the next import of this copy sets the base; never push a
         # guessed answer at Google.

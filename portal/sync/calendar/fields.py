@@ -8,6 +8,7 @@ import uuid
 from dataclasses import replace
 from datetime import date, timedelta, timezone
 
+from portal.core.colors import color_of_id, known_color_id
 from portal.crm.reminders import Reminders
 from portal.sync.core import merge as m
 from portal.sync.core.merge import BASE_VERSION, Rights
@@ -117,6 +118,8 @@ def event_body(activity, event_id=None, derived_exdates=()):
         "extendedProperties": {"private": {PROP_ACTIVITY_UID: str(activity.uid),
                                            PROP_MARKER: MARKER_VALUE}},
     }
+    if activity.color_id:
+        body["colorId"] = activity.color_id
     if activity.organizer_email:
         organizer = {"email": activity.organizer_email.lower()}
         if activity.organizer_name:
@@ -189,6 +192,10 @@ def patch_for(activity, groups, link, mapping, base=None, current=None, people=N
             "default", "public", "private") else "default"
     if "reminders" in groups:
         body["reminders"] = activity.reminders.to_google()
+    if "color" in groups and activity.color_id:
+        # Never a clearing null: the CRM only ever chooses a colour, and an event without
+        # one of its own stays as Google shows it.
+        body["colorId"] = activity.color_id
     known = _known_attendees(link, current)
     if "attendees" in groups:
         now = crm_state(activity)["attendees"]
@@ -242,7 +249,10 @@ def activity_fields(event, default_time_zone="UTC", people=NOBODY, emails=(), se
                        "confidential": "private"}.get(resource.get("visibility"), "default"),
         "reminders": Reminders.from_google(resource.get("reminders")),
         "guests_can_modify": bool(resource.get("guestsCanModify")),
+        # the event's own colour: its palette colour is kept on the activity ("" none)
+        "color_id": known_color_id(resource.get("colorId")),
     }
+    fields["color"] = color_of_id(fields["color_id"]) or ""
     zone_name = start.get("timeZone") or end.get("timeZone") or default_time_zone or "UTC"
     if "date" in start:
         first = date.fromisoformat(start["date"])
@@ -372,6 +382,7 @@ def crm_state(activity, user_id=None, derived_exdates=()):
         "attendees": sorted({a.identity for a in activity.everyone}),
         "visibility": activity.visibility or "default",
         "reminders": activity.reminders.state(),
+        "color": activity.color_id,
         ANSWER: activity.answer_of(user_id) if user_id is not None else None,
     }
 
@@ -399,6 +410,7 @@ def _state_of_fields(fields, organizer_key, user_id):
         "attendees": sorted(attendees),
         "visibility": fields["visibility"],
         "reminders": fields["reminders"].state(),
+        "color": fields["color_id"],
         ANSWER: (fields["answer"] or NEEDS_ACTION) if user_id is not None else None,
     }
 
@@ -434,9 +446,24 @@ def _answer_user(link, mapping):
     return mapping.user_id if link.role == ROLE_GUEST else None
 
 
-def usable_base(link):
-    """The link's base if it is one this engine wrote, else None."""
-    return m.usable(link.base_fields)
+def usable_base(link, crm_now=None):
+    """The link's base if it is one this engine wrote, else None.
+
+    A base remembered before a group existed (``color``, added later) gets the CRM's
+    current value for it: Google's copy then counts as the changed side, so a colour the
+    user chose in Google is imported, never overwritten by the type's colour."""
+    base = m.usable(link.base_fields)
+    if base is not None and crm_now is not None:
+        missing = [g for g in LATER_GROUPS if g not in base and g in crm_now]
+        if missing:
+            base = dict(base)
+            for group in missing:
+                base[group] = crm_now[group]
+    return base
+
+
+#: groups added after bases were first remembered (see :func:`usable_base`)
+LATER_GROUPS = ("color",)
 
 
 def first_base(link, activity, crm_now, google_now):
@@ -452,8 +479,10 @@ def first_base(link, activity, crm_now, google_now):
             base = dict(crm_now)
         else:
             base = _legacy_base(link.base_fields)
-            # The CRM kept at most one reminder before: Google's whole set wins.
+            # The CRM kept at most one reminder before: Google's whole set wins; it had no
+            # colours either: Google's stays.
             base["reminders"] = crm_now["reminders"]
+            base["color"] = crm_now["color"]
     elif activity.origin == ORIGIN_GOOGLE:
         base = dict(crm_now)
     else:

@@ -291,7 +291,7 @@ class ImportPlanner:
         if link.google_exdates and event.resource.get("recurrence"):
             # Written back with the EXDATEs mirroring Google's exceptions (compared without).
             _with_exdates(fields, link.google_exdates)
-        base = usable_base(link)
+        base = usable_base(link, crm_now)
         if base is None:
             base = first_base(link, activity, crm_now, google_now)
         winner = m.winner(mapping.conflict_rule, activity.modified_at,
@@ -365,10 +365,10 @@ class ImportPlanner:
             return [Action(UNLINK, synced_version=activity.version,
                            reason=reason + "; held, kept in CRM", **common)]
         actions = []
-        base = usable_base(link)
+        crm_now = crm_state(activity, _answer_user(link, mapping), link.google_exdates)
+        base = usable_base(link, crm_now)
         crm_changed = link.synced_version is not None and activity.version != link.synced_version
         if crm_changed and base is not None:
-            crm_now = crm_state(activity, _answer_user(link, mapping), link.google_exdates)
             crm_changed = any(crm_now[g] != base.get(g) for g in allowed.write)
         if crm_changed and activity.status != STATUS_NOT_HELD and allowed.write:
             # Deleted in Google, edited in the CRM since the last sync: a conflict like any

@@ -71,8 +71,9 @@ GOOGLE_ACTIONS = (INSERT_EVENT, PATCH_EVENT, DELETE_EVENT, MOVE_EVENT)
 #: modify it, may change them in Google)
 SHARED_GROUPS = ("subject", "description", "location", "status", "timing", "recurrence",
                  "attendees", "visibility")
-#: personal to each copy: the CRM keeps its organizer's
-PERSONAL_GROUPS = ("reminders",)
+#: personal to each copy: the CRM keeps its organizer's (Google keeps colours per attendee's
+#: copy, like reminders)
+PERSONAL_GROUPS = ("reminders", "color")
 #: the link's user's own answer to the invitation (guest copies only)
 ANSWER = "answer"
 FIELD_GROUPS = SHARED_GROUPS + PERSONAL_GROUPS + (ANSWER,)
@@ -83,7 +84,8 @@ GROUP_FIELDS = {
     "status": ("status",),
     "timing": ("all_day", "start_at", "end_at", "start_date", "end_date", "time_zone"),
     "recurrence": ("recurrence",), "attendees": ("attendees",),
-    "visibility": ("visibility",), "reminders": ("reminders",), ANSWER: ("answer",),
+    "visibility": ("visibility",), "reminders": ("reminders",), "color": ("color_id",),
+    ANSWER: ("answer",),
 }
 
 

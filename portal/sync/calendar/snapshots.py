@@ -93,6 +93,9 @@ class ActivitySnapshot:
     origin: str = ORIGIN_CRM
     ical_uid: str = ""
     google_event_id: str = ""
+    #: the Google colorId the CRM gives the event (its own colour, else its type's nearest
+    #: palette colour); None: no colour of its own (the calendar's)
+    color_id: str | None = None
 
     @property
     def held(self):
