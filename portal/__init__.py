@@ -76,7 +76,8 @@ def _register_blueprints(app):
     from portal.google.routes import bp as google
     from portal.scheduler.routes import bp as scheduler
     from portal.sync.contacts.routes import bp as contacts_sync
+    from portal.sync.health_routes import bp as sync_health
     from portal.sync.routes import bp as sync
 
-    for blueprint in (accounts, crm, google, sync, contacts_sync, scheduler):
+    for blueprint in (accounts, crm, google, sync, contacts_sync, scheduler, sync_health):
         app.register_blueprint(blueprint)

@@ -11,7 +11,7 @@ ADMIN_ONLY = {
     "crm.activity_type_move", "crm.activity_type_rename", "crm.activity_type_color",
     "google.admin_credentials",
     "scheduler.index", "scheduler.detail", "scheduler.toggle", "scheduler.frequency",
-    "scheduler.run_now",
+    "scheduler.run_now", "sync_health.index",
 }
 #: pages about no particular object (or about the logged-in user's own things)
 ANY_USER = {
