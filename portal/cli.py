@@ -50,11 +50,16 @@ def rotate_secrets():
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
-def seed_demo(if_empty):
+@click.option("--reset", is_flag=True,
+              help="Delete ALL data first (users, activities, contacts, Google links, runs), "
+                   "then seed the demo again.")
+def seed_demo(if_empty, reset):
     """Fill the database with a demo admin, two users, activities and contacts."""
-    from portal.demo import seed
+    from portal import demo
 
-    created = seed(only_if_empty=if_empty)
+    if reset and if_empty:
+        raise click.UsageError("--reset and --if-empty contradict each other; pick one.")
+    created = demo.reset() if reset else demo.seed(only_if_empty=if_empty)
     if created:
         click.echo("Demo data created. Logins:")
         for email, password in created:

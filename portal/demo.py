@@ -67,6 +67,19 @@ def seed(only_if_empty=True, today=None):
     return [(e, p) for e, _, _, _, p in DEMO_USERS]
 
 
+def reset(today=None):
+    """Start the demo over: every row of every table is deleted (the schema stays, so no
+    migration or reinstall is needed), the rows the migrations seed (activity types, cron
+    tasks) come back, then the demo is seeded again. Returns the logins."""
+    from portal.scheduler.services import ensure_default_tasks
+
+    # Children before parents, so foreign keys never see a dangling row.
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    ensure_default_tasks()
+    return seed(only_if_empty=False, today=today)
+
+
 def _ascii(text):
     """Lucía -> Lucia, for demo email addresses."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
