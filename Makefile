@@ -6,13 +6,17 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 PORT   ?= 5000
 SIM_PORT ?= 5055
 
-.PHONY: install run test test-fast e2e-browser soak bench clean
+.PHONY: install run reset-demo test test-fast e2e-browser soak bench clean
 
+# A progress line per step, and pip's own lines: a first install takes a minute or two and
+# should never look stuck.
 $(STAMP): requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	@test -x $(BIN)/python || { echo "==> Creating the virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> Installing the pinned requirements into $(VENV) (a minute or two the first time)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+	@echo "==> Installed"
 
 install: $(STAMP)
 
@@ -32,6 +36,16 @@ test: install e2e-browser
 
 run: install
 	@bin/run-stack $(PORT) $(SIM_PORT)
+
+# Start the demo over (stop `make run` first): every row deleted and the demo seeded again,
+# and googlesim's accounts and events forgotten; nothing is reinstalled (the migrations only
+# run if some are new).
+reset-demo: install
+	@FLASK_APP=wsgi $(BIN)/flask db upgrade
+	@echo "==> Deleting all data and seeding the demo again"
+	@FLASK_APP=wsgi $(BIN)/flask seed-demo --reset
+	@rm -f "$${PORTAL_INSTANCE_PATH:-instance}/googlesim.sqlite"
+	@echo "==> Done: make run starts the fresh demo"
 
 # The sync property tests, long: hundreds of random edit/fault/crash sequences, one user
 # and two users sharing meetings.
