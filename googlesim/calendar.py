@@ -59,7 +59,8 @@ CALENDAR_COLORS = {"14": "#9fe1e7"}
 
 @bp.get("/colors")
 def colors_get():
-    caller(ALL_SCOPES)
+    caller(CALENDARS_READ)
+
     def palette(colors):
         return {cid: {"background": bg, "foreground": "#1d1d1d"} for cid, bg in colors.items()}
     return json_response({"kind": "calendar#colors", "updated": "2012-02-14T00:00:00.000Z",
