@@ -105,14 +105,13 @@ def sync_health(only_attention=False, now=None):
 
 
 def _state(connection, runs):
-    if connection is None or (connection.status != STATUS_CONNECTED
-                              and connection.status != STATUS_NEEDS_REAUTH
-                              and connection.connected_at is None):
+    if connection is None:
         return NEVER_CONNECTED
     if connection.status == STATUS_NEEDS_REAUTH:
         return RECONNECT_NEEDED
     if connection.status != STATUS_CONNECTED:
-        return DISCONNECTED
+        # A row with no connection time is an authorization that never completed.
+        return DISCONNECTED if connection.connected_at else NEVER_CONNECTED
     if all(run is None for run in runs.values()):
         return NEVER_SYNCED
     return CONNECTED
