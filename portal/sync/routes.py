@@ -1,9 +1,11 @@
 """Sync pages: *Synchronize now*, the run page (live progress, counts, per-event log) and
-the list of recent runs. Users only ever see their own runs."""
+the list of recent runs. Users only ever see their own runs; admins may open anyone's (from
+the Scheduler and Sync health pages)."""
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from portal.core import params
 from portal.core.forms import EmptyForm
 from portal.core.urls import safe_next
 from portal.extensions import db
@@ -93,9 +95,25 @@ def add_into_crm():
 @bp.get("/runs")
 @login_required
 def runs():
-    items = db.session.scalars(select(SyncRun).where(SyncRun.user_id == current_user.id)
+    owner = _runs_owner()
+    items = db.session.scalars(select(SyncRun).where(SyncRun.user_id == owner.id)
                               .order_by(SyncRun.id.desc()).limit(RECENT_RUNS)).all()
-    return render_template("sync/runs.html", runs=items, title="Sync runs")
+    own = owner.id == current_user.id
+    return render_template("sync/runs.html", runs=items, owner=owner, own=own,
+                           title="Sync runs" if own else f"Sync runs of {owner.name}")
+
+
+def _runs_owner():
+    """Whose runs the list shows: yours, or, for an admin coming from Sync health, the user
+    of ``?user=``. Someone else's list does not exist for other users (404, as their runs)."""
+    from portal.accounts.models import User
+
+    user_id = params.int_arg("user")
+    if user_id is None or user_id == current_user.id:
+        return current_user
+    if not current_user.is_admin:
+        abort(404)
+    return db.session.get(User, user_id) or abort(404)
 
 
 @bp.get("/runs/<int:run_id>")

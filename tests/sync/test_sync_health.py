@@ -150,3 +150,26 @@ def test_a_constant_number_of_queries_whatever_the_number_of_users(client, make_
     few = _statements(client)
     add_users(15)
     assert _statements(client) == few
+
+
+def test_the_admin_lists_all_runs_of_a_user_others_may_not(app, client, make_user, login,
+                                                           connect_user, sync):
+    w = _world(make_user, connect_user, sync)
+    finn = w["finn"]
+    login(client, make_user(role="admin", email="ada@example.com"))
+    html = client.get(PAGE).get_data(as_text=True)
+    assert f'href="/sync/runs?user={finn.id}" data-testid="all-runs"' in _row(html,
+                                                                              finn.email)
+    listing = client.get(f"/sync/runs?user={finn.id}").get_data(as_text=True)
+    assert f"Sync runs of {finn.name}" in listing
+    assert len(re.findall(r'href="/sync/runs/\d+"', listing)) == 2
+    assert "Synchronize now" not in listing  # not the admin's own sync to start
+    run_page = client.get(f"/sync/runs/{w['finn_failed'].id}").get_data(as_text=True)
+    assert f'href="/sync/runs?user={finn.id}">All runs' in run_page
+    assert client.get("/sync/runs?user=999999").status_code == 404
+
+    other, theirs = make_user(email="olga@example.com"), app.test_client()
+    login(theirs, other)
+    assert theirs.get(f"/sync/runs?user={finn.id}").status_code == 404
+    assert theirs.get(f"/sync/runs?user={other.id}").status_code == 200
+    assert theirs.get("/sync/runs?user=abc").status_code == 200  # not an id: your own
