@@ -47,3 +47,10 @@ def test_admin_finds_who_needs_attention_and_opens_their_run(
     page.goto("/admin/sync-health/")
     page.locator("tr[data-user='ann@example.com']").get_by_test_id("run-link").first.click()
     page.wait_for_url(f"**/sync/runs/{good.id}")
+
+    page.goto("/admin/sync-health/")
+    page.locator("tr[data-user='ann@example.com']").get_by_test_id("all-runs").click()
+    assert page.get_by_role("heading", name=f"Sync runs of {ann.name}").is_visible()
+    page.screenshot(path="/tmp/sync_runs_of_user.png", full_page=True)
+    page.get_by_role("link", name="Back to Sync health").click()
+    page.wait_for_url("**/admin/sync-health/")
