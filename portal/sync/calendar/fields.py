@@ -17,6 +17,7 @@ from portal.sync.calendar.plan import (
     PERSONAL_GROUPS, PROP_ACTIVITY_UID, PROP_MARKER, ROLE_GUEST, ROLE_ORGANIZER, SHARED_GROUPS,
     STATUS_NOT_HELD, STATUS_PLANNED, _TO_B32HEX,
 )
+from portal.sync.calendar import conference as conf
 from portal.sync.calendar.snapshots import NOBODY, ActivitySnapshot, Attendee, EventSnapshot
 
 
@@ -117,6 +118,8 @@ def event_body(activity, event_id=None, derived_exdates=()):
         "extendedProperties": {"private": {PROP_ACTIVITY_UID: str(activity.uid),
                                            PROP_MARKER: MARKER_VALUE}},
     }
+    if wants_meet(activity):
+        body["conferenceData"] = conf.create_request(activity)
     if activity.organizer_email:
         organizer = {"email": activity.organizer_email.lower()}
         if activity.organizer_name:
@@ -125,6 +128,25 @@ def event_body(activity, event_id=None, derived_exdates=()):
     if event_id:
         body["id"] = event_id
     return body
+
+
+def wants_meet(activity):
+    """A conference the CRM must ask Google for: ticked, and none known yet (a conference
+    Google gave, Meet or another, is Google's and never replaced)."""
+    return bool(activity.conference) and not activity.conference_url
+
+
+def _conference_body(activity, base):
+    """The ``conferenceData`` of a patch of the conference group, or None to send none.
+
+    Ticked where the base had none: ask for a Meet. Unticked where the base had one:
+    null removes it. Anything else (no base knowing of conferences, an imported one) sends
+    nothing, so Google's conference is never dropped by a patch."""
+    if activity.conference and not base.get("conference"):
+        return conf.create_request(activity)
+    if not activity.conference and base.get("conference"):
+        return {}
+    return None
 
 
 def _known_attendees(link, current):
@@ -189,6 +211,11 @@ def patch_for(activity, groups, link, mapping, base=None, current=None, people=N
             "default", "public", "private") else "default"
     if "reminders" in groups:
         body["reminders"] = activity.reminders.to_google()
+    if "conference" in groups:
+        data = _conference_body(activity, base)
+        if data is not None:
+            # {} means "remove it": Google clears a field patched with null
+            body["conferenceData"] = data or None
     known = _known_attendees(link, current)
     if "attendees" in groups:
         now = crm_state(activity)["attendees"]
@@ -242,7 +269,9 @@ def activity_fields(event, default_time_zone="UTC", people=NOBODY, emails=(), se
                        "confidential": "private"}.get(resource.get("visibility"), "default"),
         "reminders": Reminders.from_google(resource.get("reminders")),
         "guests_can_modify": bool(resource.get("guestsCanModify")),
+        "conference": conf.has_conference(resource),
     }
+    fields["conference_url"], fields["conference_name"] = conf.join_link(resource)
     zone_name = start.get("timeZone") or end.get("timeZone") or default_time_zone or "UTC"
     if "date" in start:
         first = date.fromisoformat(start["date"])
@@ -372,6 +401,7 @@ def crm_state(activity, user_id=None, derived_exdates=()):
         "attendees": sorted({a.identity for a in activity.everyone}),
         "visibility": activity.visibility or "default",
         "reminders": activity.reminders.state(),
+        "conference": bool(activity.conference),
         ANSWER: activity.answer_of(user_id) if user_id is not None else None,
     }
 
@@ -399,6 +429,7 @@ def _state_of_fields(fields, organizer_key, user_id):
         "attendees": sorted(attendees),
         "visibility": fields["visibility"],
         "reminders": fields["reminders"].state(),
+        "conference": bool(fields.get("conference")),
         ANSWER: (fields["answer"] or NEEDS_ACTION) if user_id is not None else None,
     }
 
@@ -435,8 +466,13 @@ def _answer_user(link, mapping):
 
 
 def usable_base(link):
-    """The link's base if it is one this engine wrote, else None."""
-    return m.usable(link.base_fields)
+    """The link's base if it is one this engine wrote, else None. A base from before
+    conferences were synced knew of none: a conference Google has since is Google's change
+    (imported), never a conflict the CRM could win by removing it."""
+    base = m.usable(link.base_fields)
+    if base is not None and "conference" not in base:
+        base = dict(base, conference=False)
+    return base
 
 
 def first_base(link, activity, crm_now, google_now):
@@ -459,6 +495,8 @@ def first_base(link, activity, crm_now, google_now):
     else:
         base = dict(google_now)
     base[ANSWER] = crm_now.get(ANSWER)
+    # Conferences: what Google has is what both agreed on (never removed by a first sync).
+    base.setdefault("conference", google_now.get("conference", False))
     base["v"] = BASE_VERSION
     return base
 

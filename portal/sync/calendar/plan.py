@@ -70,7 +70,7 @@ GOOGLE_ACTIONS = (INSERT_EVENT, PATCH_EVENT, DELETE_EVENT, MOVE_EVENT)
 #: the groups of a meeting every copy shares (only the organizer, or guests allowed to
 #: modify it, may change them in Google)
 SHARED_GROUPS = ("subject", "description", "location", "status", "timing", "recurrence",
-                 "attendees", "visibility")
+                 "attendees", "visibility", "conference")
 #: personal to each copy: the CRM keeps its organizer's
 PERSONAL_GROUPS = ("reminders",)
 #: the link's user's own answer to the invitation (guest copies only)
@@ -84,6 +84,8 @@ GROUP_FIELDS = {
     "timing": ("all_day", "start_at", "end_at", "start_date", "end_date", "time_zone"),
     "recurrence": ("recurrence",), "attendees": ("attendees",),
     "visibility": ("visibility",), "reminders": ("reminders",), ANSWER: ("answer",),
+    # compared as a yes/no; the link and name to join it come along when it is imported
+    "conference": ("conference", "conference_url", "conference_name"),
 }
 
 
