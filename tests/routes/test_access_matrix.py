@@ -19,6 +19,8 @@ ANY_USER = {
     "google.accounts", "google.callback", "google.connect", "google.disconnect",
     "google.sync_settings", "sync.runs", "contacts_sync.settings_page", "contacts_sync.sync_now",
     "accounts.communication_options",
+    # busy times of the users the viewer may pick anyway (others' ids are ignored)
+    "crm.busy_times_json",
 }
 #: Sam's objects that an admin may open too
 OWNER_OR_ADMIN = {
