@@ -3,7 +3,7 @@ activity (a Google Meet the user asked for, or any conference Google's event car
 the link to join it, as Google last gave it
 
 Revision ID: 20261214_02_conference_meet
-Revises: 20261202_11_run_attempts
+Revises: 20261214_01_push_channels
 Create Date: 2026-12-14
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '20261214_02_conference_meet'
-down_revision = '20261202_11_run_attempts'
+down_revision = '20261214_01_push_channels'
 branch_labels = None
 depends_on = None
 
