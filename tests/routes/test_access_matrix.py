@@ -3,7 +3,10 @@
 until it is classified below, so no route can skip access control by accident."""
 import pytest
 
-PUBLIC = {"accounts.login", "static", "bootstrap.static"}
+#: Google's push notifications: called by Google, without a session; it answers every caller
+#: alike and acts only on a known channel with its secret token (tests/sync/test_push_*)
+WEBHOOKS = {"google.notifications"}
+PUBLIC = {"accounts.login", "static", "bootstrap.static"} | WEBHOOKS
 ADMIN_ONLY = {
     "accounts.admin_users", "accounts.admin_user_new", "accounts.admin_user_edit",
     "accounts.admin_user_toggle_active", "accounts.admin_user_password",
