@@ -211,3 +211,23 @@ def test_push_off_opens_nothing_and_stops_what_is_left(app, push_on, connect_use
     assert push.reconcile() == (0, 1)
     db.session.commit()
     assert sim.channels() == []
+
+
+def test_the_scheduler_tick_opens_channels(push_on, connect_user, sim):
+    from portal.scheduler.dispatch import tick
+
+    connect_user()
+    tick()
+    assert len(channels()) == 1 and len(sim.channels()) == 1
+
+
+def test_a_mapping_saved_without_import_stops_its_channel_at_once(push_on, connect_user, sim):
+    from portal.google import services
+
+    ann, mapping = connect_user()
+    push.reconcile()
+    db.session.commit()
+    mapping.import_enabled = False
+    services.save_mappings(ann, [], [])  # the save ends by stopping unwanted channels
+    db.session.commit()
+    assert channels() == [] and sim.channels() == []

@@ -27,6 +27,9 @@ def test_ticking_meet_on_the_form_creates_one_and_the_link_shows(connect_user, m
     assert activity.conference_name == "Google Meet"
     page = client.get(f"/activities/{meeting.id}").get_data(as_text=True)
     assert f'href="{event["hangoutLink"]}"' in page and "Join Google Meet" in page
+    calendar = client.get("/?view=week&date=2031-05-06").get_data(as_text=True)
+    assert 'data-testid="conference-mark"' in calendar       # the item's mark...
+    assert f'Google Meet: {event["hangoutLink"]}' in calendar  # ...and its popover text
     # Settled: the next run writes nothing, and the Meet stays the same one.
     sim.stats_reset()
     run = sync(mapping)
