@@ -21,7 +21,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from portal.accounts.models import User
 from portal.core.types import utcnow
@@ -170,7 +170,7 @@ def reconcile(now=None):
         return opened, stopped
     mappings = db.session.scalars(select(CalendarMapping).where(
         CalendarMapping.import_enabled.is_(True), CalendarMapping.calendar_id.is_not(None),
-        CalendarMapping.user_id.in_(connected) if connected else False)).all()
+        CalendarMapping.user_id.in_(connected) if connected else false())).all()
     for mapping in mappings:
         current = by_mapping.get(mapping.id, [])
         fresh = sorted((c for c in current
