@@ -21,6 +21,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import false, select
 
 from portal.accounts.models import User
@@ -29,6 +30,7 @@ from portal.extensions import db
 from portal.google import services as google_services
 from portal.google.client import GoogleError, PermanentError
 from portal.google.models import STATUS_CONNECTED, CalendarMapping, GoogleConnection, PushChannel
+from portal.jobs.connection import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ NOTIFICATIONS_PATH = "/google/notifications"
 CHANNEL_LIFETIME = timedelta(days=7)
 #: a channel expiring within this is replaced by the next tick
 RENEW_BEFORE = timedelta(days=1)
+#: after Google refused to open a channel, the next try waits this long (polling goes on)
+RETRY_REFUSED = timedelta(hours=1)
 #: Google calls with these bounds on a watch/stop; a tick must not hang on one account
 TIMEOUT = 10
 
@@ -142,6 +146,26 @@ def stop_mapping_channels(mapping):
         stop_channel(channel, mapping.user)
 
 
+def _rest_key(mapping_id):
+    return f"portal:push:watch-refused:mapping:{mapping_id}"
+
+
+def _resting(mapping_id):
+    """Google refused a watch of this mapping lately (e.g. an address it won't call):
+    ask again after :data:`RETRY_REFUSED`, not on every tick."""
+    try:
+        return bool(get_redis().exists(_rest_key(mapping_id)))
+    except RedisError:
+        return False
+
+
+def _rest(mapping_id):
+    try:
+        get_redis().set(_rest_key(mapping_id), "1", ex=int(RETRY_REFUSED.total_seconds()))
+    except RedisError:
+        pass
+
+
 def reconcile(now=None):
     """One scheduler tick's channel upkeep; returns (opened, stopped).
 
@@ -177,12 +201,14 @@ def reconcile(now=None):
                         if c.expires_at is None or c.expires_at - now > RENEW_BEFORE),
                        key=lambda c: c.created_at, reverse=True)[:1]
         if not fresh:
+            if _resting(mapping.id):
+                continue
             try:
                 open_channel(mapping, now)
                 opened += 1
             except (GoogleError, google_services.NotConnected) as exc:
-                log.warning("push channel for mapping %s not opened: %s", mapping.id,
-                            exc.__class__.__name__)
+                log.warning("push channel for mapping %s not opened: %s", mapping.id, exc)
+                _rest(mapping.id)
                 continue
         for old in current:
             if old not in fresh:

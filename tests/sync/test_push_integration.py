@@ -231,3 +231,16 @@ def test_a_mapping_saved_without_import_stops_its_channel_at_once(push_on, conne
     services.save_mappings(ann, [], [])  # the save ends by stopping unwanted channels
     db.session.commit()
     assert channels() == [] and sim.channels() == []
+
+
+def test_a_refused_watch_is_asked_again_an_hour_later_not_every_tick(push_on, connect_user,
+                                                                     sim):
+    connect_user()
+    sim.fault(path="/calendar/v3/calendars/", method="POST", status=400,
+              reason="push.webhookUrlNotHttps")
+    assert push.reconcile() == (0, 0)
+    sim.stats_reset()
+    assert push.reconcile() == (0, 0)
+    assert sim.stats()["requests"] == {}               # not asked again on the next tick
+    get_redis().flushdb()                              # an hour later
+    assert push.reconcile() == (1, 0)
