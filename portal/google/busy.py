@@ -33,6 +33,7 @@ NOT_CONNECTED = "not_connected"
 STATE_LABELS = {NOT_SHARED: "not shared", NOT_CONNECTED: "not connected to Google"}
 UNAVAILABLE = "Busy times unavailable (Google did not answer in time). The form works as usual."
 CONNECT_FIRST = "Connect your Google account to see when people are busy."
+NOT_SET_UP = "Google sync is not set up, so busy times cannot be shown."
 
 
 @dataclass
@@ -57,6 +58,8 @@ class BusyTimes:
     people: list = field(default_factory=list)
     #: said instead of (or above) the people: not connected, Google unavailable...
     message: str = ""
+    #: False in an installation without Google credentials: the form shows no busy times
+    google_set_up: bool = True
 
     def as_json(self):
         return {"date": self.day.isoformat(), "zone": self.zone_name, "message": self.message,
@@ -93,6 +96,9 @@ def busy_times(viewer, users, day, zone_name, timeout=None):
     ``zone_name``, from at most one freeBusy request made with ``viewer``'s connection."""
     users = list({u.id: u for u in users if u is not None}.values())
     result = BusyTimes(day=day, zone_name=zone_name)
+    if not google_services.is_configured():
+        result.message, result.google_set_up = NOT_SET_UP, False
+        return result
     if not users:
         return result
     emails = _google_emails(users)

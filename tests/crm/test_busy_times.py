@@ -135,3 +135,13 @@ def test_a_viewer_without_google_is_asked_to_connect_and_google_is_not_called(
     page = client.get(f"/activities/busy-times?date={DAY}&user={dan.id}")
     assert page.get_json()["message"].startswith("Connect your Google account")
     assert freebusy_calls(sim) == 0
+
+
+def test_without_google_set_up_the_form_shows_no_busy_times(client, make_user, login,
+                                                            activity_types):
+    user = make_user()
+    page = login(client, user).get("/activities/new")
+    assert page.status_code == 200 and 'data-testid="busy-times"' not in page.get_data(
+        as_text=True)
+    answer = client.get(f"/activities/busy-times?date={DAY}").get_json()
+    assert answer["message"].startswith("Google sync is not set up")
