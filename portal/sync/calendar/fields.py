@@ -136,17 +136,21 @@ def wants_meet(activity):
     return bool(activity.conference) and not activity.conference_url
 
 
-def _conference_body(activity, base):
-    """The ``conferenceData`` of a patch of the conference group, or None to send none.
+#: :func:`_conference_body`'s "leave conferenceData out of the patch"
+_LEAVE_OUT = object()
 
-    Ticked where the base had none: ask for a Meet. Unticked where the base had one:
-    null removes it. Anything else (no base knowing of conferences, an imported one) sends
-    nothing, so Google's conference is never dropped by a patch."""
+
+def _conference_body(activity, base):
+    """The ``conferenceData`` of a patch of the conference group, or :data:`_LEAVE_OUT`.
+
+    Ticked where the base had none: ask for a Meet. Unticked where the base had one: None
+    (sent as null, which removes it). Anything else (no base knowing of conferences, an
+    imported one) sends nothing, so Google's conference is never dropped by a patch."""
     if activity.conference and not base.get("conference"):
         return conf.create_request(activity)
     if not activity.conference and base.get("conference"):
-        return {}
-    return None
+        return None
+    return _LEAVE_OUT
 
 
 def _known_attendees(link, current):
@@ -213,9 +217,8 @@ def patch_for(activity, groups, link, mapping, base=None, current=None, people=N
         body["reminders"] = activity.reminders.to_google()
     if "conference" in groups:
         data = _conference_body(activity, base)
-        if data is not None:
-            # {} means "remove it": Google clears a field patched with null
-            body["conferenceData"] = data or None
+        if data is not _LEAVE_OUT:
+            body["conferenceData"] = data
     known = _known_attendees(link, current)
     if "attendees" in groups:
         now = crm_state(activity)["attendees"]
