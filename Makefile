@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python bench/dispatcher_bench.py
 	$(BIN)/python bench/pacing_bench.py
 	$(BIN)/python bench/web_bench.py
+	$(BIN)/python bench/push_bench.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -71,6 +71,14 @@ def load_config(instance_path):
                                           or (0 if os.environ.get("GOOGLE_BASE_URL") else 8)),
         "GOOGLE_WRITE_BURST": float(os.environ.get("GOOGLE_WRITE_BURST") or 50),
         "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        # Seconds the activity form waits for Google's freeBusy before it shows "busy times
+        # unavailable" (the form must always load)
+        "BUSY_TIMES_TIMEOUT": float(os.environ.get("BUSY_TIMES_TIMEOUT") or 2),
+        # Google push notifications: the portal's public https origin Google calls back
+        # (<url>/google/notifications); unset: no channels, the polling crons only
+        "GOOGLE_PUSH_URL": (os.environ.get("GOOGLE_PUSH_URL") or "").rstrip("/") or None,
+        # a burst of notifications for one calendar enqueues one import within this window
+        "GOOGLE_PUSH_DEBOUNCE_SECONDS": int(os.environ.get("GOOGLE_PUSH_DEBOUNCE_SECONDS") or 2),
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,7 +1,7 @@
 """Demo data for ``flask seed-demo``: a living CRM for a newcomer."""
 import random
 import unicodedata
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 

@@ -45,7 +45,8 @@ EDITABLE_FIELDS = (
     "subject", "activity_type", "activity_type_id", "status", "priority", "all_day",
     "start_at", "end_at", "start_date", "end_date", "time_zone", "location", "description",
     "recurrence", "reminder_minutes", "reminders", "visibility", "show_in_calendar", "organizer",
-    "organizer_id", "participants", "invitees", "color",
+    "organizer_id", "participants", "invitees", "color", "conference", "conference_url",
+    "conference_name",
 )
 _COLLECTIONS = ("participants", "invitees")
 
@@ -262,7 +263,7 @@ GRID_COLUMNS = (Activity.id, Activity.subject, Activity.activity_type_id, Activi
                 Activity.all_day, Activity.start_at, Activity.end_at, Activity.start_date,
                 Activity.end_date, Activity.time_zone, Activity.recurrence, Activity.location,
                 Activity.organizer_id, Activity.show_in_calendar, Activity.origin,
-                Activity.version,
+                Activity.version, Activity.conference_url, Activity.conference_name,
                 # the colour the calendar marks it with (see Activity.display_color), read in
                 # the same query: a scalar subquery, so the grid's query stays one
                 func.coalesce(func.nullif(Activity.color, ""), select(ActivityType.color)

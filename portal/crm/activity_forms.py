@@ -80,6 +80,11 @@ class ActivityForm(FlaskForm):
                                    invalid_choice_message="Pick contacts from the list.",
                                    description="Your contacts who are invited.")
     show_in_calendar = BooleanField("Show in calendar", default=True)
+    #: Google creates the Meet when the activity is exported (see sync/calendar/conference.py)
+    conference = BooleanField(
+        "Add Google Meet video conferencing",
+        description="Google Calendar adds a Meet link when the activity is synced; the link "
+                    "then shows on the activity. Untick to remove the video call.")
     #: not an activity field: a one-off request for this save (see save_activity)
     notify_guests = BooleanField(
         "Email the guests about this change",
@@ -180,6 +185,7 @@ class ActivityForm(FlaskForm):
         self.participants.data = [u.id for u in activity.participants]
         self.invitees.data = [c.id for c in activity.invitees]
         self.show_in_calendar.data = activity.show_in_calendar
+        self.conference.data = bool(activity.conference)
         self.fill_reminders(activity.reminders)
         self.visibility.data = activity.visibility
         self.version.data = str(activity.version)
@@ -470,10 +476,14 @@ class ActivityForm(FlaskForm):
             description=_lines_of(self.description.data),
             organizer_id=self.organizer_id.data,
             show_in_calendar=bool(self.show_in_calendar.data),
+            conference=bool(self.conference.data),
             visibility=self.visibility.data,
             time_zone=self._time_zone(),
             recurrence=self.recurrence,
         )
+        if not values["conference"]:
+            # Unticked: the old link is gone for the CRM at once (the sync removes it in Google)
+            values.update(conference_url="", conference_name="")
         reminders = self.reminders()
         if reminders is not None:
             values["reminders"] = reminders

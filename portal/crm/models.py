@@ -113,6 +113,13 @@ class Activity(db.Model):
     reminders_json: Mapped[str] = mapped_column("reminders", db.Text,
                                                 default='{"useDefault":false,"overrides":[]}')
     visibility: Mapped[str] = mapped_column(db.String(16), default="default")
+    #: a video conference: a Google Meet the user asked for (created by Google when the
+    #: activity is exported), or any conference (Meet, Zoom...) the Google event carries
+    conference: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+    #: the link to join it and the conference's name, as Google last gave them (Google's
+    #: data: shown as a link only through the google_href filter)
+    conference_url: Mapped[str] = mapped_column(db.String(2048), default="", server_default="")
+    conference_name: Mapped[str] = mapped_column(db.String(200), default="", server_default="")
     #: only activities shown in the calendar are synced with Google
     show_in_calendar: Mapped[bool] = mapped_column(default=True)
     organizer_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"), index=True)

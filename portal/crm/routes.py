@@ -13,6 +13,7 @@ from portal.core.urls import safe_next
 from portal.crm import activities as services
 from portal.crm import calendar_view as cal
 from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
+from portal.crm.busy_routes import busy_for_form
 from portal.crm.activity_forms import ActivityFilterForm, ActivityForm
 from portal.crm.blueprint import bp
 from portal.crm.models import Activity, ActivityType
@@ -223,7 +224,7 @@ def activity_new():
             return _done(activity)
     return render_template("crm/activity_form.html", form=form, activity=None,
                            next=safe_next(request.args.get("next")), zone=_zone(),
-                           title="New activity")
+                           busy=busy_for_form(form, None), title="New activity")
 
 
 def _parse_time(value):
@@ -335,6 +336,7 @@ def activity_edit(activity_id):
             return _done(activity)
     return render_template("crm/activity_form.html", form=form, activity=activity,
                            next=safe_next(request.args.get("next")), zone=_zone(),
+                           busy=busy_for_form(form, activity),
                            title=f"Edit {activity.subject}")
 
 

@@ -193,11 +193,15 @@ def _patchable(body):
 def _request(service, calendar_id, write, send_updates):
     events = events_of(service)
     send_updates = write.send_updates or send_updates
+    # Without version 1 Google ignores conferenceData (and keeps what the event has): asked
+    # only when the body carries it, so no other write can ever touch a conference.
+    extra = {"conferenceDataVersion": 1} if "conferenceData" in (write.body or {}) else {}
     if write.op == OP_INSERT:
-        request = events.insert(calendarId=calendar_id, body=write.body, sendUpdates=send_updates)
+        request = events.insert(calendarId=calendar_id, body=write.body, sendUpdates=send_updates,
+                                **extra)
     elif write.op == OP_PATCH:
         request = events.patch(calendarId=calendar_id, eventId=write.event_id,
-                               body=_patchable(write.body), sendUpdates=send_updates)
+                               body=_patchable(write.body), sendUpdates=send_updates, **extra)
     elif write.op == OP_DELETE:
         request = events.delete(calendarId=calendar_id, eventId=write.event_id,
                                 sendUpdates=send_updates)

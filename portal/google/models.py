@@ -161,3 +161,37 @@ class GoogleSyncSettings(db.Model):
     last_successful_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User")
+
+
+class PushChannel(db.Model):
+    """A Google push channel (events.watch) on a mapping's calendar: Google calls
+    ``<GOOGLE_PUSH_URL>/google/notifications`` when the calendar changes, and the portal
+    imports it at once instead of waiting for the polling cron (which stays the fallback).
+
+    Google never renews a channel: the scheduler tick opens a new one before ``expires_at``
+    and stops the old one (portal/google/push.py)."""
+
+    __tablename__ = "push_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mapping_id: Mapped[int] = mapped_column(
+        db.ForeignKey("calendar_mappings.id", ondelete="CASCADE"), index=True)
+    #: whose grant opened it (channels.stop must be asked with the same account)
+    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    #: our id for the channel (X-Goog-Channel-ID), random, unique
+    channel_id: Mapped[str] = mapped_column(db.String(64), unique=True)
+    #: Google's id of the watched resource (X-Goog-Resource-ID), needed by channels.stop
+    resource_id: Mapped[str] = mapped_column(db.String(255), default="")
+    #: the calendar watched (a mapping moved to another calendar needs a new channel)
+    calendar_id: Mapped[str] = mapped_column(db.String(255))
+    #: SHA-256 of the secret token Google echoes in X-Goog-Channel-Token: enough to check a
+    #: notification, useless to forge one if the database leaks
+    token_hash: Mapped[str] = mapped_column(db.String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    mapping = relationship("CalendarMapping")
+
+    def __repr__(self):
+        return f"<PushChannel {self.channel_id} mapping={self.mapping_id}>"

@@ -9,8 +9,8 @@ import re
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import (Blueprint, abort, flash, has_request_context, redirect, render_template,
-                   request, session, url_for)
+from flask import (Blueprint, abort, current_app, flash, has_request_context, redirect,
+                   render_template, request, session, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.core import crypto, limits, security
 from portal.core.auth import admin_required
 from portal.core.forms import EmptyForm
-from portal.extensions import db
+from portal.extensions import csrf, db
 from portal.google import services
 from portal.google.client import (CALENDAR_SCOPE, CONTACTS_SCOPE, CONTACTS_SCOPES, GoogleError,
                                   ReauthorizationNeeded)
@@ -465,3 +465,25 @@ def mapping_reset(mapping_id):
         db.session.commit()
         flash("The next sync of this calendar will be a full one.", "info")
     return redirect(url_for("google.sync_settings"))
+
+
+# -- push notifications ----------------------------------------------------------------------
+# Google calls this, not a person: there is no session and no form, so no CSRF token can
+# exist; it is the one route exempt from CSRF. What protects it instead: the channel id and
+# the secret token Google echoes (checked against a hash, in constant time), and that all it
+# can ever do is queue an import the polling cron would run anyway, at most once per burst.
+@bp.post("/google/notifications")
+@csrf.exempt
+def notifications():
+    """Answer Google at once (it only needs a 2xx) and the same for every caller, so an
+    unknown channel or a wrong token learns nothing; the import runs in a worker."""
+    from portal.jobs import push
+
+    headers = request.headers
+    push.receive(headers.get("X-Goog-Channel-ID", ""), headers.get("X-Goog-Channel-Token", ""),
+                 headers.get("X-Goog-Resource-State", ""),
+                 headers.get("X-Goog-Resource-ID", ""))
+    db.session.rollback()  # nothing of a notification is kept but the queued job
+    response = current_app.response_class(b"", status=200)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -321,6 +321,10 @@ def disconnect(user, keep_links):
     conn = get_connection(user)
     if conn is None:
         return True
+    from portal.google import push
+
+    # Channels can only be stopped with the grant that opened them: before it is revoked.
+    push.stop_user_channels(user)
     revoked = True
     if conn.refresh_token_encrypted:
         try:
@@ -516,6 +520,11 @@ def save_mappings(user, choices, calendars):
         mapping.delete_in_crm_when_deleted_in_google = \
             choice.delete_in_crm_when_deleted_in_google
     db.session.flush()
+    from portal.google import push
+
+    # A calendar changed or Import turned off: Google stops calling about it now, not at
+    # the channel's expiry (new channels open with the next scheduler tick).
+    push.stop_unwanted_channels(user)
 
 
 def _retire(mapping, old_calendar, new_calendar, action, now):

@@ -125,11 +125,17 @@ def _sync_mapping(mapping_id, direction):
         return SyncRun(job_id=job_id, mapping_id=mapping_id,
                        user_id=mapping.user_id if mapping else None, direction=direction)
 
-    return guarded(mapping_lock_key(mapping_id),
-                   lambda run: run_mapping(mapping_id, direction, run=run),
-                   job_prefix=str(mapping_id), what=f"sync of mapping {mapping_id}",
-                   busy_message="Another sync of this calendar was already running.",
-                   make_run=make_run)
+    from portal.jobs import push
+
+    push.job_starting(mapping_id)
+    try:
+        return guarded(mapping_lock_key(mapping_id),
+                       lambda run: run_mapping(mapping_id, direction, run=run),
+                       job_prefix=str(mapping_id), what=f"sync of mapping {mapping_id}",
+                       busy_message="Another sync of this calendar was already running.",
+                       make_run=make_run)
+    finally:
+        push.job_finished(mapping_id)
 
 
 def current_redis_url():

@@ -33,6 +33,7 @@ def tick():
     from portal.jobs.reaper import sweep_dead_runs
 
     sweep_dead_runs()
+    push_channel_upkeep()
     ran = []
     claimed = services.claim_due_tasks()
     together = [t for t in claimed if t.handler in SYNC_TOGETHER]
@@ -44,6 +45,22 @@ def tick():
         run_claimed(task)
         ran.append(task.name)
     return ran
+
+
+def push_channel_upkeep():
+    """Renew Google push channels before they expire and stop unneeded ones (see
+    portal/google/push.py). Every tick, not a cron task: a channel missed by an hour is an
+    hour of changes only polling sees. A failure is logged and never stops the tick."""
+    from portal.google import push
+
+    try:
+        opened, stopped = push.reconcile()
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the sync crons below must run whatever happens here
+        log.exception("push channel upkeep failed")
+        db.session.rollback()
+        return None
+    return opened, stopped
 
 
 def run_claimed_together(tasks):

@@ -66,11 +66,13 @@ PURE_MODULES = {
     "portal/sync/calendar/times.py": WEB_AND_DB | IO,
     "portal/sync/calendar/export_planner.py": WEB_AND_DB | IO,
     "portal/sync/calendar/import_planner.py": WEB_AND_DB | IO,
+    "portal/sync/calendar/conference.py": WEB_AND_DB | IO,
     "portal/sync/contacts/engine.py": WEB_AND_DB | IO,
     "portal/sync/core/merge.py": WEB_AND_DB | IO,
     "portal/google/client.py": WEB_AND_DB,
     "portal/google/urls.py": WEB_AND_DB,
     "portal/google/calendar_events.py": WEB_AND_DB,
+    "portal/google/freebusy.py": WEB_AND_DB,
 }
 
 

@@ -3,7 +3,10 @@
 until it is classified below, so no route can skip access control by accident."""
 import pytest
 
-PUBLIC = {"accounts.login", "static", "bootstrap.static"}
+#: Google's push notifications: called by Google, without a session; it answers every caller
+#: alike and acts only on a known channel with its secret token (tests/sync/test_push_*)
+WEBHOOKS = {"google.notifications"}
+PUBLIC = {"accounts.login", "static", "bootstrap.static"} | WEBHOOKS
 ADMIN_ONLY = {
     "accounts.admin_users", "accounts.admin_user_new", "accounts.admin_user_edit",
     "accounts.admin_user_toggle_active", "accounts.admin_user_password",
@@ -20,6 +23,8 @@ ANY_USER = {
     "google.accounts", "google.callback", "google.connect", "google.disconnect",
     "google.sync_settings", "sync.runs", "contacts_sync.settings_page", "contacts_sync.sync_now",
     "accounts.communication_options",
+    # busy times of the users the viewer may pick anyway (others' ids are ignored)
+    "crm.busy_times_json",
 }
 #: Sam's objects that an admin may open too
 OWNER_OR_ADMIN = {

@@ -21,7 +21,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 QUERY_NAMES = ["view", "date", "start", "user", "date_from", "date_to", "type", "status",
                "sort", "page", "google", "time", "all_day", "next", "q", "tag", "owner",
                "format", "error", "error_description", "state", "code", "scope",
-               "mapping_id", "event_id"]
+               "mapping_id", "event_id", "activity"]
 #: form fields of POST-only buttons, sent on top of those found on the route's page
 GENERIC_FIELDS = ["mapping_id", "event_id", "next", "email", "password", "name",
                   "time_zone", "minutes", "links", "remember", "save_settings",

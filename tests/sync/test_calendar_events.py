@@ -182,3 +182,24 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped():
         delays = [b.delay(attempt) for _ in range(200)]
         assert 0 <= min(delays) and max(delays) <= min(8, 2 ** attempt)
         assert len(set(delays)) > 100  # jittered, not a fixed step
+
+
+def test_conference_data_counts_only_on_writes_that_carry_it(gcal, sim, backoff):
+    """Google ignores conferenceData without conferenceDataVersion=1: the client asks for
+    it on exactly the writes that send conferenceData, so a Meet is created when asked and
+    no other write can ever drop or replace one."""
+    meet = {"createRequest": {"requestId": "r-1",
+                              "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+    [insert] = inserts(1)
+    insert.body["conferenceData"] = meet
+    [made] = ce.apply_writes(gcal.calendar, gcal.endpoints.calendar_batch, USER, [insert],
+                             backoff=backoff)
+    link = made.event["hangoutLink"]
+    [patched] = ce.apply_writes(gcal.calendar, gcal.endpoints.calendar_batch, USER, [ce.Write(
+        key=0, op=ce.OP_PATCH, event_id=insert.event_id, body={"summary": "Renamed"})],
+        backoff=backoff)
+    assert (patched.event["summary"], patched.event["hangoutLink"]) == ("Renamed", link)
+    [removed] = ce.apply_writes(gcal.calendar, gcal.endpoints.calendar_batch, USER, [ce.Write(
+        key=0, op=ce.OP_PATCH, event_id=insert.event_id, body={"conferenceData": None})],
+        backoff=backoff)
+    assert "conferenceData" not in removed.event and "hangoutLink" not in removed.event

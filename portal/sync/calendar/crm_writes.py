@@ -21,6 +21,7 @@ _COLUMNS = {
     "timing": ("all_day", "start_at", "end_at", "start_date", "end_date", "time_zone"),
     "recurrence": ("recurrence",), "visibility": ("visibility",), "reminders": ("reminders",),
     "color": ("color",),
+    "conference": ("conference", "conference_url", "conference_name"),
 }
 
 
@@ -206,6 +207,9 @@ def create_activities(actions, directory, *, user, type_id):
             reminders=(reminders or Reminders()).dumps(),
             visibility=values.get("visibility", "default"), show_in_calendar=True,
             color=values.get("color", ""),
+            conference=bool(values.get("conference")),
+            conference_url=values.get("conference_url", ""),
+            conference_name=values.get("conference_name", ""),
             organizer_id=organizer_id, created_by_id=user.id, created_at=now,
             modified_at=now, version=1, origin=e.ORIGIN_GOOGLE,
             ical_uid=action.event.ical_uid or None, google_event_id=action.event.id))

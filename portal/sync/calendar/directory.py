@@ -171,6 +171,8 @@ def snapshot(activity, externals=(), user_answers=None, contact_answers=None):
         end_date=activity.end_date, time_zone=activity.time_zone or "UTC",
         recurrence=e.recurrence_lines(activity.recurrence or ""),
         reminders=activity.reminders, visibility=activity.visibility,
+        conference=bool(activity.conference), conference_url=activity.conference_url or "",
+        conference_name=activity.conference_name or "",
         show_in_calendar=activity.show_in_calendar, organizer_id=activity.organizer_id,
         organizer_email=activity.organizer.email if activity.organizer else "",
         organizer_name=activity.organizer.name if activity.organizer else "",

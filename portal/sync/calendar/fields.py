@@ -18,6 +18,7 @@ from portal.sync.calendar.plan import (
     PERSONAL_GROUPS, PROP_ACTIVITY_UID, PROP_MARKER, ROLE_GUEST, ROLE_ORGANIZER, SHARED_GROUPS,
     STATUS_NOT_HELD, STATUS_PLANNED, _TO_B32HEX,
 )
+from portal.sync.calendar import conference as conf
 from portal.sync.calendar.snapshots import NOBODY, ActivitySnapshot, Attendee, EventSnapshot
 
 
@@ -120,6 +121,8 @@ def event_body(activity, event_id=None, derived_exdates=()):
     }
     if activity.color_id:
         body["colorId"] = activity.color_id
+    if wants_meet(activity):
+        body["conferenceData"] = conf.create_request(activity)
     if activity.organizer_email:
         organizer = {"email": activity.organizer_email.lower()}
         if activity.organizer_name:
@@ -128,6 +131,29 @@ def event_body(activity, event_id=None, derived_exdates=()):
     if event_id:
         body["id"] = event_id
     return body
+
+
+def wants_meet(activity):
+    """A conference the CRM must ask Google for: ticked, and none known yet (a conference
+    Google gave, Meet or another, is Google's and never replaced)."""
+    return bool(activity.conference) and not activity.conference_url
+
+
+#: :func:`_conference_body`'s "leave conferenceData out of the patch"
+_LEAVE_OUT = object()
+
+
+def _conference_body(activity, base):
+    """The ``conferenceData`` of a patch of the conference group, or :data:`_LEAVE_OUT`.
+
+    Ticked where the base had none: ask for a Meet. Unticked where the base had one: None
+    (sent as null, which removes it). Anything else (no base knowing of conferences, an
+    imported one) sends nothing, so Google's conference is never dropped by a patch."""
+    if activity.conference and not base.get("conference"):
+        return conf.create_request(activity)
+    if not activity.conference and base.get("conference"):
+        return None
+    return _LEAVE_OUT
 
 
 def _known_attendees(link, current):
@@ -196,6 +222,10 @@ def patch_for(activity, groups, link, mapping, base=None, current=None, people=N
         # Never a clearing null: the CRM only ever chooses a colour, and an event without
         # one of its own stays as Google shows it.
         body["colorId"] = activity.color_id
+    if "conference" in groups:
+        data = _conference_body(activity, base)
+        if data is not _LEAVE_OUT:
+            body["conferenceData"] = data
     known = _known_attendees(link, current)
     if "attendees" in groups:
         now = crm_state(activity)["attendees"]
@@ -249,10 +279,12 @@ def activity_fields(event, default_time_zone="UTC", people=NOBODY, emails=(), se
                        "confidential": "private"}.get(resource.get("visibility"), "default"),
         "reminders": Reminders.from_google(resource.get("reminders")),
         "guests_can_modify": bool(resource.get("guestsCanModify")),
+        "conference": conf.has_conference(resource),
         # the event's own colour: its palette colour is kept on the activity ("" none)
         "color_id": known_color_id(resource.get("colorId")),
     }
     fields["color"] = color_of_id(fields["color_id"]) or ""
+    fields["conference_url"], fields["conference_name"] = conf.join_link(resource)
     zone_name = start.get("timeZone") or end.get("timeZone") or default_time_zone or "UTC"
     if "date" in start:
         first = date.fromisoformat(start["date"])
@@ -383,6 +415,7 @@ def crm_state(activity, user_id=None, derived_exdates=()):
         "visibility": activity.visibility or "default",
         "reminders": activity.reminders.state(),
         "color": activity.color_id,
+        "conference": bool(activity.conference),
         ANSWER: activity.answer_of(user_id) if user_id is not None else None,
     }
 
@@ -411,6 +444,7 @@ def _state_of_fields(fields, organizer_key, user_id):
         "visibility": fields["visibility"],
         "reminders": fields["reminders"].state(),
         "color": fields["color_id"],
+        "conference": bool(fields.get("conference")),
         ANSWER: (fields["answer"] or NEEDS_ACTION) if user_id is not None else None,
     }
 
@@ -459,6 +493,11 @@ def usable_base(link, crm_now=None):
             base = dict(base)
             for group in missing:
                 base[group] = crm_now[group]
+    if base is not None and "conference" not in base:
+        # A base from before conferences were synced knew of none: a conference Google has
+        # since is Google's change (imported), never a conflict the CRM could win by
+        # removing it.
+        base = dict(base, conference=False)
     return base
 
 
@@ -488,6 +527,8 @@ def first_base(link, activity, crm_now, google_now):
     else:
         base = dict(google_now)
     base[ANSWER] = crm_now.get(ANSWER)
+    # Conferences: what Google has is what both agreed on (never removed by a first sync).
+    base.setdefault("conference", google_now.get("conference", False))
     base["v"] = BASE_VERSION
     return base
 

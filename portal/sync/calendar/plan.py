@@ -70,7 +70,7 @@ GOOGLE_ACTIONS = (INSERT_EVENT, PATCH_EVENT, DELETE_EVENT, MOVE_EVENT)
 #: the groups of a meeting every copy shares (only the organizer, or guests allowed to
 #: modify it, may change them in Google)
 SHARED_GROUPS = ("subject", "description", "location", "status", "timing", "recurrence",
-                 "attendees", "visibility")
+                 "attendees", "visibility", "conference")
 #: personal to each copy: the CRM keeps its organizer's (Google keeps colours per attendee's
 #: copy, like reminders)
 PERSONAL_GROUPS = ("reminders", "color")
@@ -86,6 +86,8 @@ GROUP_FIELDS = {
     "recurrence": ("recurrence",), "attendees": ("attendees",),
     "visibility": ("visibility",), "reminders": ("reminders",), "color": ("color_id",),
     ANSWER: ("answer",),
+    # compared as a yes/no; the link and name to join it come along when it is imported
+    "conference": ("conference", "conference_url", "conference_name"),
 }
 
 

@@ -32,7 +32,7 @@ from portal.google import services as google_services
 from portal.google.client import PermanentError
 from portal.google.models import CalendarMapping
 from portal.jobs.connection import get_redis
-from portal.sync.calendar import crm_writes
+from portal.sync.calendar import conference, crm_writes
 from portal.sync.calendar import engine as e
 from portal.sync.calendar.directory import (
     Directory, Snapshots, emails_of_user, event_state, link_snapshot, load_activities,
@@ -131,6 +131,9 @@ class Runner:
         self.new_links = []
         #: activities whose Google identity an acknowledged insert gave them
         self.identities = []
+        #: activities whose conference an acknowledged write created or removed: the link
+        #: to join it, as Google answered
+        self.conferences = []
         #: links made during this run, by event id (for actions planned before they existed)
         self.made_links = {}
         #: activities whose guests Google was asked to email in the current chunk
@@ -158,6 +161,13 @@ class Runner:
                 ical_uid=bindparam("ical"), google_event_id=bindparam("event")),
                 self.identities)
             self.identities = []
+        if self.conferences:
+            # Google's answer, not a CRM edit: no version bump (as for identities above).
+            table = Activity.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("row")).values(
+                conference=bindparam("on"), conference_url=bindparam("url"),
+                conference_name=bindparam("name")), self.conferences)
+            self.conferences = []
         self.recorder.flush(progress)
 
     def commit(self, progress=None):
@@ -364,6 +374,11 @@ class Runner:
             if not result.ok:
                 continue
             self.record_write(action, result.event, activity, links_by_id, rows)
+            if result.event and action.activity_id is not None \
+                    and "conferenceData" in (action.body or {}):
+                url, name = conference.join_link(result.event)
+                self.conferences.append({"row": action.activity_id, "url": url, "name": name,
+                                         "on": conference.has_conference(result.event)})
             if action.activity_id in notify and action.kind != e.DELETE_EVENT:
                 self.notified.append(action.activity_id)
         self.clear_guest_notifications()

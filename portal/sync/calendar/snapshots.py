@@ -81,6 +81,10 @@ class ActivitySnapshot:
     recurrence: tuple[str, ...] = ()
     reminders: Reminders = Reminders()
     visibility: str = "default"
+    #: a video conference (see sync/calendar/conference.py) and how to join it
+    conference: bool = False
+    conference_url: str = ""
+    conference_name: str = ""
     show_in_calendar: bool = True
     organizer_id: int | None = None
     organizer_email: str = ""
