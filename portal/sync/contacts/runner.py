@@ -15,7 +15,7 @@ from sqlalchemy import exists, insert, or_, select
 from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm import contacts as crm_contacts
-from portal.crm.models import Contact, ContactEmail, Tag, contact_tags
+from portal.crm.models import TAG_PRIVATE, Contact, ContactEmail, Tag, contact_tags
 from portal.extensions import db
 from portal.google import people
 from portal.google import services as google_services
@@ -502,6 +502,12 @@ def run_contacts(settings_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     if settings is None or settings.tag_id is None:
         return outcome.finish(run, RUN_FAILED, "Contacts sync is off: choose a tag first.")
     user = db.session.get(User, settings.user_id)
+    tag = db.session.get(Tag, settings.tag_id)
+    if tag is None or tag.visibility != TAG_PRIVATE or tag.owner_id != user.id:
+        # Public and corporate tags never sync (settings saved before that rule, or a tag
+        # that changed hands): nothing goes to Google until the user picks a private tag.
+        return outcome.finish(run, RUN_FAILED, "Contacts sync is off: the tag it used is not "
+                              "one of your private tags any more; choose one.")
     conn = google_services.get_connection(user)
     if google_services.connection_usable(user) and CONTACTS_SCOPE not in conn.scope_list:
         return outcome.finish(run, RUN_NEEDS_REAUTH, "Google has not given the portal access "
