@@ -462,3 +462,27 @@ def test_a_link_without_a_usable_base_trusts_the_side_it_came_from():
                          [edited(lea, city="Rome")])
     assert c.UPDATE_CONTACT not in kinds(plan)
     assert set(only(plan, c.UPDATE_PERSON).fields) == {"addresses", "biographies"}
+
+
+def test_an_export_update_keeps_what_googles_current_copy_has():
+    lea = contact()
+    link = link_of(lea, etag="%e1")
+    current = person_of(lea, etag="%e1", organizations=[
+        {"name": "Acme", "title": "CTO", "department": "R&D"}, {"name": "Board"}])
+    [action] = c.plan_export(settings(), [edited(lea, job_title="CEO")], [link],
+                             persons={"people/c1": current})
+    assert action.kind == c.UPDATE_PERSON and action.etag == "%e1"
+    assert action.body["organizations"] == [
+        {"name": "Acme", "title": "CEO", "department": "R&D"}, {"name": "Board"}]
+
+
+def test_an_export_update_of_a_person_google_changed_since_is_a_merge():
+    lea = contact()
+    link = link_of(lea, etag="%e1")
+    changed = person_of(lea, etag="%e9", biographies=[{"value": "Google note"}])
+    plan = c.plan_export(settings(), [edited(lea, job_title="CEO")], [link],
+                         persons={"people/c1": changed})
+    assert kinds(plan) == [c.MERGED, c.UPDATE_CONTACT, c.UPDATE_PERSON]
+    update = only(plan, c.UPDATE_PERSON)
+    assert update.fields == ("organizations",) and update.etag == "%e9"
+    assert only(plan, c.UPDATE_CONTACT).groups == ("notes",)

@@ -400,16 +400,21 @@ def _merge_actions(settings, link, contact, person, reason_prefix=""):
     return actions
 
 
-def plan_export(settings, contacts, links, persons_by_email=None):
+def plan_export(settings, contacts, links, persons_by_email=None, persons=None):
     """Plan CRM -> Google. ``contacts``: the tagged contacts the user sees, plus every
     linked contact that changed (untagged, hidden, edited); ``links``: the settings' links
     that may lead to an action (tombstones included); ``persons_by_email``: Google contacts
     of the user by address (from the listing), so a tagged contact already in Google is
-    linked and put in the label rather than created twice."""
+    linked and put in the label rather than created twice; ``persons``: Google's current
+    copies of the linked people to update ({resource name: PersonSnapshot}), so an update
+    keeps what the CRM does not show (a department, a second organization, a phone's own
+    type...), and a person Google changed since the link's etag is merged, not
+    overwritten."""
     actions = []
     by_id = {c.id: c for c in contacts if c.id is not None}
     linked = set()
     persons_by_email = persons_by_email or {}
+    persons = persons or {}
     for link in links:
         contact = by_id.get(link.contact_id) if link.contact_id is not None else None
         if link.contact_id is not None:
@@ -432,6 +437,11 @@ def plan_export(settings, contacts, links, persons_by_email=None):
             continue
         if contact.version == link.synced_version:
             continue
+        person = persons.get(link.resource_name)
+        if person is not None and not person.deleted and person.etag != link.etag:
+            # Google changed it since the last sync (an export alone, or a race): merge.
+            actions.extend(_merge_actions(settings, link, contact, person))
+            continue
         base = m.usable(link.base_fields)
         crm_now = crm_state(contact)
         if base is None:
@@ -447,8 +457,9 @@ def plan_export(settings, contacts, links, persons_by_email=None):
         new_base = m.with_base_version({**base, **{g: crm_now[g] for g in groups}})
         actions.append(Action(UPDATE_PERSON, contact_id=contact.id, link_id=link.id,
                               resource_name=link.resource_name,
-                              body=person_body(contact, groups), fields=fields_of(groups),
-                              etag=link.etag or None, base=new_base,
+                              body=person_body(contact, groups,
+                                               person.resource if person else None),
+                              fields=fields_of(groups), etag=link.etag or None, base=new_base,
                               reason="changed in CRM: " + ", ".join(groups)))
     for contact in contacts:
         if contact.id in linked or not contact.tagged or not contact.visible:

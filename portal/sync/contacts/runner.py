@@ -80,6 +80,8 @@ class ContactsRunner:
         #: the run's full listing of the user's Google contacts, by address (read at most
         #: once, when a tagged contact has no person yet)
         self._by_email = None
+        #: people this run's import listing returned, by resource name
+        self._listed = {}
 
     # bookkeeping ------------------------------------------------------------------------
     @property
@@ -160,6 +162,7 @@ class ContactsRunner:
         settings = self.settings
         listing = self.listing()
         persons = [c.PersonSnapshot.from_resource(r) for r in listing.persons]
+        self._listed = {p.resource_name: p for p in persons if not p.deleted}
         if listing.full:
             links = db.session.scalars(select(ContactLink).where(
                 ContactLink.settings_id == settings.id)).all()
@@ -216,9 +219,29 @@ class ContactsRunner:
                     self.service, read_mask=c.READ_MASK, backoff=self.backoff).persons)
             by_email = self._by_email
         plan = c.plan_export(self.snap, list(snaps.values()), [link_snapshot(l) for l in links],
-                             persons_by_email=by_email)
+                             persons_by_email=by_email,
+                             persons=self.current_people(links, snaps))
         self.apply(plan, {l.id: l for l in links}, snaps)
         self.commit("export done")
+
+    def current_people(self, links, snaps):
+        """Google's current copies of the linked people an export may update: from this
+        run's listing when it still has the link's etag, else read in bulk (getBatchGet)."""
+        wanted, found = [], {}
+        for link in links:
+            snap = snaps.get(link.contact_id)
+            if link.state != LINK_ACTIVE or snap is None or not snap.tagged \
+                    or not snap.visible or snap.version == link.synced_version:
+                continue
+            listed = self._listed.get(link.resource_name)
+            if listed is not None and listed.etag == link.etag:
+                found[link.resource_name] = listed
+            else:
+                wanted.append(link.resource_name)
+        if wanted:
+            for resource in people.get_people(self.service, wanted, c.READ_MASK, self.backoff):
+                found[resource["resourceName"]] = c.PersonSnapshot.from_resource(resource)
+        return found
 
     # applying a plan ------------------------------------------------------------------------
     def apply(self, plan, links_by_id, snaps):
