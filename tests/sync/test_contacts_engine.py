@@ -486,3 +486,21 @@ def test_an_export_update_of_a_person_google_changed_since_is_a_merge():
     update = only(plan, c.UPDATE_PERSON)
     assert update.fields == ("organizations",) and update.etag == "%e9"
     assert only(plan, c.UPDATE_CONTACT).groups == ("notes",)
+
+
+def test_a_crm_phone_or_email_edit_keeps_googles_own_types_for_entries_it_keeps():
+    current = {"phoneNumbers": [{"value": "+49 1", "type": "pager",
+                                 "formattedType": "Pager", "metadata": {"primary": True}},
+                                {"value": "+49 2", "type": "workMobile"}],
+               "emailAddresses": [{"value": "Lea@Acme.example", "type": "Sales desk"}]}
+    lea = contact(phones=(("+49 1", "other"), ("+49 2", "mobile"), ("+49 3", "work")),
+                  emails=(("lea@acme.example", "other"), ("new@acme.example", "work")))
+    body = c.person_body(lea, ("phones", "emails"), current)
+    assert body["phoneNumbers"] == [{"value": "+49 1", "type": "pager"},
+                                    {"value": "+49 2", "type": "workMobile"},
+                                    {"value": "+49 3", "type": "work"}]
+    assert body["emailAddresses"] == [{"value": "lea@acme.example", "type": "Sales desk"},
+                                      {"value": "new@acme.example", "type": "work"}]
+    # a label changed in the CRM is the CRM's
+    body = c.person_body(contact(phones=(("+49 1", "home"),)), ("phones",), current)
+    assert body["phoneNumbers"] == [{"value": "+49 1", "type": "home"}]

@@ -297,11 +297,13 @@ def person_body(contact, groups=GROUPS, current=None, group=None):
         name.update(givenName=contact.first_name or "", familyName=contact.last_name or "")
         body["names"] = [name]
     if "emails" in groups:
-        body["emailAddresses"] = [{"value": email, "type": label}
-                                  for email, label in contact.emails]
+        body["emailAddresses"] = _typed_entries(
+            current, "emailAddresses", contact.emails,
+            lambda item: (item.get("value") or "").strip().lower(), None)
     if "phones" in groups:
-        body["phoneNumbers"] = [{"value": number, "type": label}
-                                for number, label in contact.phones]
+        body["phoneNumbers"] = _typed_entries(
+            current, "phoneNumbers", contact.phones,
+            lambda item: (item.get("value") or "").strip(), PHONE_LABEL)
     if "organization" in groups:
         body["organizations"] = _replace_first(current, "organizations", {
             "name": contact.organization or "", "title": contact.job_title or ""},
@@ -324,6 +326,31 @@ def person_body(contact, groups=GROUPS, current=None, group=None):
         if contact.url:
             body["urls"] = [{"value": contact.url, "type": BACKLINK_TYPE}]
     return body
+
+
+def _typed_entries(current, key, pairs, value_of, table):
+    """The CRM's (value, label) pairs as Google entries. An entry Google already has with
+    that value and a type the CRM shows as that label keeps Google's own entry (a pager
+    stays a pager, a custom type its name), so a CRM edit does not flatten them."""
+    mine = {}
+    for item in (current or {}).get(key) or ():
+        mine.setdefault(value_of(item), []).append(item)
+    out = []
+    for value, label in pairs:
+        kept = None
+        for item in mine.get(value_of({"value": value}), ()):
+            if _label(item.get("type"), table) == label:
+                kept = item
+                break
+        if kept is not None:
+            mine[value_of(kept)].remove(kept)
+            entry = {k: v for k, v in kept.items() if k not in ("metadata", "canonicalForm",
+                                                              "formattedType")}
+            entry["value"] = value
+            out.append(entry)
+        else:
+            out.append({"value": value, "type": label})
+    return out
 
 
 def _replace_first(current, key, values, present):
