@@ -504,3 +504,39 @@ def test_a_crm_phone_or_email_edit_keeps_googles_own_types_for_entries_it_keeps(
     # a label changed in the CRM is the CRM's
     body = c.person_body(contact(phones=(("+49 1", "home"),)), ("phones",), current)
     assert body["phoneNumbers"] == [{"value": "+49 1", "type": "home"}]
+
+
+# -- identity without links ---------------------------------------------------------------------
+
+def test_a_new_person_carries_the_uid_of_the_crm_contact_that_made_it():
+    body = c.person_body(contact(), c.GROUPS, group=GROUP)
+    assert body["clientData"] == [{"key": c.CLIENT_KEY, "value": str(uuid.UUID(int=1))}]
+    assert c.PersonSnapshot.from_resource({"resourceName": "people/x", **body}).contact_uid \
+        == str(uuid.UUID(int=1))
+
+
+def test_an_unlinked_contact_without_an_address_finds_the_person_it_made():
+    lea = contact(emails=())
+    made = person_of(lea, resource_name="people/made", clientData=[
+        {"key": c.CLIENT_KEY, "value": str(lea.uid)}], notes="edited in Google since")
+    plan = c.plan_export(settings(), [lea], [],
+                         persons_by_identity={c.uid_key(lea.uid): made})
+    assert kinds(plan)[0] == c.LINK and c.CREATE_PERSON not in kinds(plan)
+    # and an import finds the contact the same way
+    plan = c.plan_import(settings(), [made], [], [lea],
+                         contacts_by_identity={c.uid_key(lea.uid): lea})
+    assert kinds(plan)[0] == c.LINK and c.CREATE_CONTACT not in kinds(plan)
+
+
+def test_an_unlinked_contact_with_every_field_equal_is_the_same_person_once():
+    twin1, twin2 = contact(1, emails=()), contact(2, emails=(), uid=uuid.UUID(int=9))
+    twin2 = c.ContactSnapshot(**{**twin1.__dict__, "id": 2, "uid": uuid.UUID(int=9)})
+    person = person_of(twin1, resource_name="people/p")
+    key = c.state_key(c.google_state(person))
+    assert key == c.state_key(c.crm_state(twin1))
+    plan = c.plan_export(settings(), [twin1, twin2], [], persons_by_identity={key: person})
+    assert [a.kind for a in plan if a.kind in (c.LINK, c.CREATE_PERSON)] == [
+        c.LINK, c.CREATE_PERSON]  # one person is one contact: the twin gets its own
+    plan = c.plan_import(settings(), [person], [], [twin1],
+                         contacts_by_identity={c.state_key(c.crm_state(twin1)): twin1})
+    assert kinds(plan)[0] == c.LINK and c.CREATE_CONTACT not in kinds(plan)

@@ -77,9 +77,9 @@ class ContactsRunner:
         self.pacer = pacer_for(get_redis(), current_app.config,
                                google_services.google_account_of(self.user))
         self.snap = None
-        #: the run's full listing of the user's Google contacts, by address (read at most
-        #: once, when a tagged contact has no person yet)
-        self._by_email = None
+        #: the run's full listing of the user's Google contacts (read at most once, when a
+        #: tagged contact has no person yet)
+        self._full_listing = None
         #: people this run's import listing returned, by resource name
         self._listed = {}
 
@@ -145,8 +145,47 @@ class ContactsRunner:
                 settings.sync_token = None
         listing = people.list_connections(self.service, read_mask=c.READ_MASK,
                                           backoff=self.backoff)
-        self._by_email = self._index(listing.persons)
+        self._full_listing = listing.persons
         return listing
+
+    def _identities(self, resources):
+        """Unlinked people by the CRM contact that made them and by all their fields."""
+        linked = set(db.session.scalars(select(ContactLink.resource_name).where(
+            ContactLink.settings_id == self.settings.id)))
+        found = {}
+        for resource in resources:
+            person = c.PersonSnapshot.from_resource(resource)
+            if person.deleted or person.resource_name in linked:
+                continue
+            if person.contact_uid:
+                found.setdefault(c.uid_key(person.contact_uid), person)
+            found.setdefault(c.state_key(c.google_state(person)), person)
+        return found
+
+    def _unlinked_contacts(self, persons):
+        """Snapshots of the unlinked contacts ``persons`` (people in the label with no
+        link and no address the CRM knows) may be: the ones that made them, and the tagged
+        ones the user sees, by :func:`engine.uid_key` and :func:`engine.state_key`."""
+        import uuid as uuid_
+
+        uids = []
+        for person in persons:
+            try:
+                uids.append(uuid_.UUID(person.contact_uid))
+            except (TypeError, ValueError):
+                pass
+        unlinked = ~exists().where(ContactLink.settings_id == self.settings.id,
+                                   ContactLink.contact_id == Contact.id)
+        which = or_(self.tagged_condition(), Contact.uid.in_(uids)) if uids \
+            else self.tagged_condition()
+        ids = set(db.session.scalars(select(Contact.id).where(
+            self.visible_condition(), unlinked, which)))
+        snaps = self.snapshots(ids)
+        found = {}
+        for snap in sorted(snaps.values(), key=lambda s: s.id):
+            found.setdefault(c.uid_key(snap.uid), snap)
+            found.setdefault(c.state_key(c.crm_state(snap)), snap)
+        return snaps, found
 
     @staticmethod
     def _index(resources):
@@ -183,10 +222,19 @@ class ContactsRunner:
                 by_email.setdefault(email, contact_id)
         ids = {l.contact_id for l in links if l.contact_id is not None} | set(by_email.values())
         snaps = self.snapshots(ids)
+        pending = [p for p in persons if p.resource_name not in linked and not p.deleted
+                   and p.in_group(self.snap.group)
+                   and not any(e in by_email for e in p.emails)]
+        by_identity = {}
+        if pending:
+            more, by_identity = self._unlinked_contacts(pending)
+            for contact_id, snap in more.items():
+                snaps.setdefault(contact_id, snap)
         plan = c.plan_import(self.snap, persons, [link_snapshot(l) for l in links],
                              list(snaps.values()), full_sync=listing.full,
                              contacts_by_email={e: snaps[i] for e, i in by_email.items()
-                                                if i in snaps})
+                                                if i in snaps},
+                             contacts_by_identity=by_identity)
         self.apply(plan, {l.id: l for l in links}, snaps)
         settings.sync_token = listing.next_sync_token
         self.commit("import done")
@@ -212,14 +260,15 @@ class ContactsRunner:
             self.tagged_condition(), self.visible_condition(), ~linked_here)))
         ids = new | {l.contact_id for l in links if l.contact_id is not None}
         snaps = self.snapshots(ids)
-        by_email = {}
+        by_email, by_identity = {}, {}
         if new:
-            if self._by_email is None:
-                self._by_email = self._index(people.list_connections(
-                    self.service, read_mask=c.READ_MASK, backoff=self.backoff).persons)
-            by_email = self._by_email
+            if self._full_listing is None:
+                self._full_listing = people.list_connections(
+                    self.service, read_mask=c.READ_MASK, backoff=self.backoff).persons
+            by_email = self._index(self._full_listing)
+            by_identity = self._identities(self._full_listing)
         plan = c.plan_export(self.snap, list(snaps.values()), [link_snapshot(l) for l in links],
-                             persons_by_email=by_email,
+                             persons_by_email=by_email, persons_by_identity=by_identity,
                              persons=self.current_people(links, snaps))
         self.apply(plan, {l.id: l for l in links}, snaps)
         self.commit("export done")
