@@ -8,6 +8,7 @@ update carries the etag it read (a stale one means read again and merge).
 """
 import json
 import logging
+import uuid
 
 from flask import current_app
 from sqlalchemy import exists, insert, or_, select
@@ -296,12 +297,15 @@ class ContactsRunner:
     def apply(self, plan, links_by_id, snaps):
         """CRM-side actions first, in order; then Google's, grouped into batch calls."""
         self.made = {}  # resource name -> link made during this plan
-        writes = []
+        writes, creates = [], []
         for action in plan:
             if action.is_google_write:
                 writes.append(action)
+            elif action.kind == c.CREATE_CONTACT:
+                creates.append(action)  # nothing else in the plan refers to them
             else:
                 self.apply_local(action, links_by_id, snaps)
+        self.create_contacts(creates)
         self.apply_google(writes, links_by_id, snaps)
 
     def link_for(self, action, links_by_id):
@@ -352,17 +356,6 @@ class ContactsRunner:
             self._tag(action.contact_id)
             self.counts.updated += 1
             self.log(kind, action.reason, action.contact_id, action.resource_name, subject)
-        elif kind == c.CREATE_CONTACT:
-            contact = self._create_contact(action.values)
-            link = ContactLink(settings_id=self.settings.id, user_id=self.user.id,
-                               contact_id=contact.id, resource_name=action.resource_name,
-                               owner=c.OWNER_GOOGLE, state=LINK_ACTIVE,
-                               etag=action.person.etag, synced_version=contact.version,
-                               base_fields=json.dumps(action.base), synced_at=utcnow())
-            db.session.add(link)
-            self.counts.created += 1
-            self.log(kind, action.reason, contact.id, action.resource_name,
-                     f"{contact.first_name} {contact.last_name}".strip())
         elif kind == c.UPDATE_CONTACT:
             contact = db.session.get(Contact, action.contact_id)
             if contact is None or link is None:
@@ -414,27 +407,67 @@ class ContactsRunner:
             self.remember(link, action.person, action.base,
                           snap.version if snap is not None else action.synced_version)
 
+    def create_contacts(self, actions):
+        """New people from Google as tagged CRM contacts with their links, in bulk (a few
+        statements per chunk, not a flush per contact), cleaned as the contact form would
+        (addresses the CRM refuses are left out)."""
+        from portal.crm.models import ContactPhone
+
+        now = utcnow()
+        for chunk in chunks(actions):
+            rows, extras = [], []
+            for action in chunk:
+                values = action.values
+                emails, seen = [], set()
+                for email, label in values["emails"]:
+                    try:
+                        email = crm_contacts.normalize_email(email)
+                    except crm_contacts.ContactError:
+                        continue
+                    if email not in seen:
+                        seen.add(email)
+                        emails.append((email, crm_contacts._label(label)))
+                phones = [(number.strip(), crm_contacts._label(label))
+                          for number, label in values["phones"] if number.strip()]
+                uid = uuid.uuid4()
+                rows.append(dict(
+                    uid=uid, owner_id=self.user.id, version=1, created_at=now,
+                    modified_at=now, birthday=values["birthday"],
+                    last_name=values["last_name"].strip() or "(no name)",
+                    notes=(values["notes"] or "").strip(),
+                    **{f: (values[f] or "").strip() for f in (
+                        "first_name", "organization", "job_title", "street", "city",
+                        "postal_code", "region", "country")}))
+                extras.append((action, uid, emails, phones))
+            db.session.execute(insert(Contact), rows)
+            ids = dict(db.session.execute(select(Contact.uid, Contact.id).where(
+                Contact.uid.in_([uid for _, uid, _, _ in extras]))).all())
+            emails, phones, tags, links = [], [], [], []
+            for action, uid, contact_emails, contact_phones in extras:
+                contact_id = ids[uid]
+                emails += [dict(contact_id=contact_id, email=e, label=lbl, position=i)
+                           for i, (e, lbl) in enumerate(contact_emails)]
+                phones += [dict(contact_id=contact_id, number=n, label=lbl, position=i)
+                           for i, (n, lbl) in enumerate(contact_phones)]
+                tags.append(dict(contact_id=contact_id, tag_id=self.tag.id))
+                links.append(dict(settings_id=self.settings.id, user_id=self.user.id,
+                                  contact_id=contact_id, resource_name=action.resource_name,
+                                  owner=c.OWNER_GOOGLE, state=LINK_ACTIVE,
+                                  etag=action.person.etag, synced_version=1,
+                                  base_fields=json.dumps(action.base), synced_at=now))
+                self.counts.created += 1
+                self.log(action.kind, action.reason, contact_id, action.resource_name,
+                         f"{action.values['first_name']} {action.values['last_name']}".strip())
+            for table, batch in ((ContactEmail, emails), (ContactPhone, phones),
+                                 (contact_tags, tags), (ContactLink, links)):
+                if batch:
+                    db.session.execute(insert(table), batch)
+
     def _tag(self, contact_id):
         contact = db.session.get(Contact, contact_id)
         if contact is not None and all(t.id != self.tag.id for t in contact.tags):
             contact.tags = list(contact.tags) + [self.tag]
             db.session.flush()
-
-    def _create_contact(self, values):
-        data = crm_contacts.ContactData(
-            last_name=values["last_name"], first_name=values["first_name"],
-            organization=values["organization"], job_title=values["job_title"],
-            street=values["street"], city=values["city"], postal_code=values["postal_code"],
-            region=values["region"], country=values["country"],
-            birthday=values["birthday"], notes=values["notes"],
-            emails=list(values["emails"]), phones=list(values["phones"]),
-            tag_ids=[self.tag.id])
-        try:
-            return crm_contacts.save_contact(self.user, data, today=_far_future())
-        except crm_contacts.ContactError:
-            # An address the CRM refuses: keep the contact, without the addresses at fault.
-            data.emails = [(e, lbl) for e, lbl in data.emails if _valid(e)]
-            return crm_contacts.save_contact(self.user, data, today=_far_future())
 
     def _update_contact(self, contact, values, groups):
         for group in groups:
@@ -553,12 +586,6 @@ def _valid(email):
         return True
     except crm_contacts.ContactError:
         return False
-
-
-def _far_future():
-    from datetime import date
-
-    return date(9999, 12, 31)
 
 
 def run_contacts(settings_id, direction=DIRECTION_BOTH, run=None, backoff=None):
