@@ -442,3 +442,23 @@ def test_more_than_200_contacts_go_in_several_batch_calls(contacts_user, sim, sy
     assert len(people) == 450
     assert len({p["names"][0]["familyName"] for p in people}) == 450
     assert len(links()) == 450
+
+
+def test_a_second_person_with_the_address_of_a_linked_contact_gets_its_own_contact(
+        contacts_user, sim, sync_contacts):
+    ann, settings = contacts_user()
+    kim = make_contact(ann, "Known", "Kim", emails=[("kim@example.org", "work")])
+    sync_contacts(ann, settings)
+    sync_contacts(ann, settings)  # reads our own write back: the next listing is B only
+    sim.create_contact(ann.email, {"names": [{"givenName": "Kim", "familyName": "Other"}],
+                                   "emailAddresses": [{"value": "kim@example.org"}],
+                                   "memberships": label(group_of(ann))})
+    run = sync_contacts(ann, settings)
+    assert run.status == "succeeded", run.message
+    # Kim stays linked to her own person; the newcomer is a contact of its own
+    assert sorted(c.last_name for c in contacts_of(ann)) == ["Known", "Other"]
+    assert len({l.contact_id for l in links()}) == len(links()) == 2
+    assert fresh(kim).last_name == "Known"
+    quiet = sync_contacts(ann, settings)
+    assert (quiet.created, quiet.updated) == (0, 0)
+    assert len(sim.contacts(ann.email)) == 2

@@ -586,7 +586,7 @@ def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by
     deleted people carry ``metadata.deleted``); ``links``: the links of those people (all of
     the settings' links after a full listing); ``contacts``: the linked contacts and those
     an address of a new person matches (``contacts_by_email``: {address: contact snapshot}
-    among the contacts the user sees; ``contacts_by_identity``: unlinked contacts by
+    among the unlinked contacts the user sees; ``contacts_by_identity``: unlinked contacts by
     :func:`uid_key` and :func:`state_key`, for people with no address in the CRM)."""
     actions = []
     contacts_by_identity = contacts_by_identity or {}

@@ -214,11 +214,14 @@ class ContactsRunner:
         emails = {e for p in persons if p.resource_name not in linked and not p.deleted
                   and p.in_group(self.snap.group) for e in p.emails}
         by_email = {}
+        # only contacts no person holds yet: one already linked stays with its own person
+        unlinked = ~exists().where(ContactLink.settings_id == settings.id,
+                                   ContactLink.contact_id == Contact.id)
         for chunk in chunks(emails):
             for email, contact_id in db.session.execute(
                     select(ContactEmail.email, ContactEmail.contact_id).join(
                         Contact, Contact.id == ContactEmail.contact_id).where(
-                        ContactEmail.email.in_(chunk), self.visible_condition())
+                        ContactEmail.email.in_(chunk), self.visible_condition(), unlinked)
                     .order_by(ContactEmail.contact_id)):
                 by_email.setdefault(email, contact_id)
         ids = {l.contact_id for l in links if l.contact_id is not None} | set(by_email.values())
