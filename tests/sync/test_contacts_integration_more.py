@@ -462,3 +462,17 @@ def test_a_second_person_with_the_address_of_a_linked_contact_gets_its_own_conta
     quiet = sync_contacts(ann, settings)
     assert (quiet.created, quiet.updated) == (0, 0)
     assert len(sim.contacts(ann.email)) == 2
+
+
+def test_a_new_contact_sharing_the_address_of_a_linked_one_gets_its_own_person(
+        contacts_user, sim, sync_contacts):
+    ann, settings = contacts_user()
+    make_contact(ann, "Known", "Kim", emails=[("kim@example.org", "work")])
+    sync_contacts(ann, settings)
+    make_contact(ann, "Twin", "Kim", emails=[("kim@example.org", "home")])
+    run = sync_contacts(ann, settings)
+    assert run.status == "succeeded", run.message
+    assert sorted(p["names"][0]["familyName"] for p in sim.contacts(ann.email)) == [
+        "Known", "Twin"]
+    assert sorted(c.last_name for c in contacts_of(ann)) == ["Known", "Twin"]
+    assert len({l.resource_name for l in links()}) == len(links()) == 2

@@ -149,10 +149,8 @@ class ContactsRunner:
         self._full_listing = listing.persons
         return listing
 
-    def _identities(self, resources):
+    def _identities(self, resources, linked):
         """Unlinked people by the CRM contact that made them and by all their fields."""
-        linked = set(db.session.scalars(select(ContactLink.resource_name).where(
-            ContactLink.settings_id == self.settings.id)))
         found = {}
         for resource in resources:
             person = c.PersonSnapshot.from_resource(resource)
@@ -189,11 +187,12 @@ class ContactsRunner:
         return snaps, found
 
     @staticmethod
-    def _index(resources):
+    def _index(resources, linked=frozenset()):
+        """Unlinked people by address (a person already linked stays with its contact)."""
         found = {}
         for resource in resources:
             person = c.PersonSnapshot.from_resource(resource)
-            if not person.deleted:
+            if not person.deleted and person.resource_name not in linked:
                 for email in person.emails:
                     found.setdefault(email, person)
         return found
@@ -269,8 +268,10 @@ class ContactsRunner:
             if self._full_listing is None:
                 self._full_listing = people.list_connections(
                     self.service, read_mask=c.READ_MASK, backoff=self.backoff).persons
-            by_email = self._index(self._full_listing)
-            by_identity = self._identities(self._full_listing)
+            linked = set(db.session.scalars(select(ContactLink.resource_name).where(
+                ContactLink.settings_id == settings.id)))
+            by_email = self._index(self._full_listing, linked)
+            by_identity = self._identities(self._full_listing, linked)
         plan = c.plan_export(self.snap, list(snaps.values()), [link_snapshot(l) for l in links],
                              persons_by_email=by_email, persons_by_identity=by_identity,
                              persons=self.current_people(links, snaps))
