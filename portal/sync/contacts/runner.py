@@ -165,12 +165,10 @@ class ContactsRunner:
         """Snapshots of the unlinked contacts ``persons`` (people in the label with no
         link and no address the CRM knows) may be: the ones that made them, and the tagged
         ones the user sees, by :func:`engine.uid_key` and :func:`engine.state_key`."""
-        import uuid as uuid_
-
         uids = []
         for person in persons:
             try:
-                uids.append(uuid_.UUID(person.contact_uid))
+                uids.append(uuid.UUID(person.contact_uid))
             except (TypeError, ValueError):
                 pass
         unlinked = ~exists().where(ContactLink.settings_id == self.settings.id,
