@@ -476,3 +476,35 @@ def test_a_new_contact_sharing_the_address_of_a_linked_one_gets_its_own_person(
         "Known", "Twin"]
     assert sorted(c.last_name for c in contacts_of(ann)) == ["Known", "Twin"]
     assert len({l.resource_name for l in links()}) == len(links()) == 2
+
+
+def test_a_person_made_in_google_survives_the_crm_delete_after_a_relink(contacts_user, sim,
+                                                                        sync_contacts):
+    """Made in Google, imported, taken out of the label (the contact loses the tag), tagged
+    again in the CRM (linked again, not duplicated), then deleted in the CRM: the person was
+    never the CRM's, so it only leaves the label."""
+    ann, settings = contacts_user()
+    sync_contacts(ann, settings)
+    group = group_of(ann)
+    made = sim.create_contact(ann.email, {"names": [{"familyName": "Mine"}],
+                                          "emailAddresses": [{"value": "mine@example.org"}],
+                                          "memberships": label(group)})
+    sync_contacts(ann, settings)
+    [contact] = contacts_of(ann)
+    sim.patch_contact(ann.email, made["resourceName"], {"memberships": [
+        {"contactGroupMembership": {"contactGroupResourceName": "contactGroups/myContacts"}}]})
+    sync_contacts(ann, settings)
+    assert tag_names(contact) == []
+    tag = db.session.scalars(db.select(Tag).where(Tag.owner_id == ann.id)).one()
+    contact = fresh(contact)
+    contact.tags = [tag]
+    db.session.commit()
+    sync_contacts(ann, settings)
+    assert [p["resourceName"] for p in people_in(sim, ann.email, group)] == [
+        made["resourceName"]]
+    crm_contacts.delete_contact(ann, fresh(contact))
+    db.session.commit()
+    run = sync_contacts(ann, settings)
+    assert run.status == "succeeded", run.message
+    assert [p["resourceName"] for p in sim.contacts(ann.email)] == [made["resourceName"]]
+    assert people_in(sim, ann.email, group) == []

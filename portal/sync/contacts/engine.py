@@ -555,8 +555,11 @@ def _plan_new_contact(settings, contact, match):
     if person is not None:
         link = LinkSnapshot(id=None, contact_id=contact.id,
                             resource_name=person.resource_name, owner=OWNER_CRM)
+        # The CRM is the master of this first merge; the person is the CRM's (deleted with
+        # the contact) only if the CRM made it for this contact.
+        owner = OWNER_CRM if person.contact_uid == str(contact.uid) else OWNER_GOOGLE
         head = [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
-                       person=person, owner=OWNER_CRM, reason=f"already in Google ({email})")]
+                       person=person, owner=owner, reason=f"already in Google ({email})")]
         if not person.in_group(settings.group):
             head.append(Action(ADD_TO_LABEL, contact_id=contact.id,
                                resource_name=person.resource_name, reason="tagged in CRM"))
@@ -643,8 +646,9 @@ def _plan_new_person(settings, person, contacts_by_email, claimed, contacts_by_i
             claimed.add(contact.id)
             link = LinkSnapshot(id=None, contact_id=contact.id,
                                 resource_name=person.resource_name, owner=OWNER_GOOGLE)
+            owner = OWNER_CRM if person.contact_uid == str(contact.uid) else OWNER_GOOGLE
             return [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
-                           person=person, owner=OWNER_GOOGLE,
+                           person=person, owner=owner,
                            reason=f"already in CRM ({email})")] + \
                 _merge_actions(settings, link, contact, person)
     values = contact_values(person.resource)
