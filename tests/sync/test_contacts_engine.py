@@ -540,3 +540,16 @@ def test_an_unlinked_contact_with_every_field_equal_is_the_same_person_once():
     plan = c.plan_import(settings(), [person], [], [twin1],
                          contacts_by_identity={c.state_key(c.crm_state(twin1)): twin1})
     assert kinds(plan)[0] == c.LINK and c.CREATE_CONTACT not in kinds(plan)
+
+
+def test_a_second_copy_the_crm_made_for_a_linked_contact_is_deleted_or_left_alone():
+    lea = contact()
+    copy = person_of(lea, resource_name="people/copy",
+                     clientData=[{"key": c.CLIENT_KEY, "value": str(lea.uid)}])
+    [action] = c.plan_import(settings(), [copy], [], [], linked_by_uid={str(lea.uid): lea})
+    assert action.kind == c.DELETE_PERSON and action.resource_name == "people/copy"
+    edited_copy = person_of(lea, resource_name="people/copy", biographies=[{"value": "x"}],
+                            clientData=[{"key": c.CLIENT_KEY, "value": str(lea.uid)}])
+    [action] = c.plan_import(settings(), [edited_copy], [], [],
+                             linked_by_uid={str(lea.uid): lea})
+    assert action.kind == c.SKIP

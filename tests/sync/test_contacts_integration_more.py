@@ -508,3 +508,36 @@ def test_a_person_made_in_google_survives_the_crm_delete_after_a_relink(contacts
     assert run.status == "succeeded", run.message
     assert [p["resourceName"] for p in sim.contacts(ann.email)] == [made["resourceName"]]
     assert people_in(sim, ann.email, group) == []
+
+
+def test_a_copy_google_made_for_a_request_a_killed_worker_never_read_is_removed(
+        contacts_user, sim, sync_contacts):
+    """A batchCreateContacts in flight when the worker died is still carried out by Google,
+    after the next run already made the person again: that second copy carries the contact's
+    UID. Untouched, it is deleted; edited in Google since, it is left alone; neither comes
+    into the CRM."""
+    from portal.sync.contacts import engine
+
+    ann, settings = contacts_user()
+    lea = make_contact(ann, "Lopez", "Lea", phones=[("+49 1", "work")])
+    kim = make_contact(ann, "Kim", phones=[("+49 2", "work")])
+    sync_contacts(ann, settings)
+    sync_contacts(ann, settings)
+    group = group_of(ann)
+    by_name = {p["names"][0]["familyName"]: p for p in sim.contacts(ann.email)}
+    copies = {}
+    for contact, edited in ((lea, False), (kim, True)):
+        original = by_name[contact.last_name]
+        body = {k: original[k] for k in ("names", "phoneNumbers", "clientData")}
+        body["clientData"] = [{"key": engine.CLIENT_KEY, "value": str(fresh(contact).uid)}]
+        body["memberships"] = label(group)
+        if edited:
+            body["biographies"] = [{"value": "edited in Google"}]
+        copies[contact.last_name] = sim.create_contact(ann.email, body)["resourceName"]
+    run = sync_contacts(ann, settings)
+    assert run.status == "succeeded", run.message
+    names = {p["resourceName"] for p in sim.contacts(ann.email)}
+    assert copies["Lopez"] not in names
+    assert copies["Kim"] in names
+    assert sorted(c.last_name for c in contacts_of(ann)) == ["Kim", "Lopez"]
+    assert fresh(kim).notes == ""

@@ -584,15 +584,18 @@ def _plan_crm_delete(link):
 
 
 def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by_email=None,
-                contacts_by_identity=None):
+                contacts_by_identity=None, linked_by_uid=None):
     """Plan Google -> CRM. ``persons``: what the connections listing returned (all pages;
     deleted people carry ``metadata.deleted``); ``links``: the links of those people (all of
     the settings' links after a full listing); ``contacts``: the linked contacts and those
     an address of a new person matches (``contacts_by_email``: {address: contact snapshot}
     among the unlinked contacts the user sees; ``contacts_by_identity``: unlinked contacts by
-    :func:`uid_key` and :func:`state_key`, for people with no address in the CRM)."""
+    :func:`uid_key` and :func:`state_key`, for people with no address in the CRM;
+    ``linked_by_uid``: {UID: snapshot} of contacts already linked to another person, whose
+    UID an unlinked person carries: a second copy a run killed in flight made)."""
     actions = []
     contacts_by_identity = contacts_by_identity or {}
+    linked_by_uid = linked_by_uid or {}
     link_by_name = {link.resource_name: link for link in links}
     by_id = {c.id: c for c in contacts if c.id is not None}
     contacts_by_email = contacts_by_email or {}
@@ -609,7 +612,10 @@ def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by
             continue
         in_label = person.in_group(settings.group)
         if link is None:
-            if in_label:
+            twin = linked_by_uid.get(person.contact_uid) if person.contact_uid else None
+            if in_label and twin is not None:
+                actions.append(_plan_stray_copy(person, twin))
+            elif in_label:
                 actions.extend(_plan_new_person(settings, person, contacts_by_email, claimed,
                                                 contacts_by_identity))
             continue
@@ -655,6 +661,18 @@ def _plan_new_person(settings, person, contacts_by_email, claimed, contacts_by_i
     base = m.with_base_version(google_state(person))
     return [Action(CREATE_CONTACT, resource_name=person.resource_name, person=person,
                    values=values, base=base, owner=OWNER_GOOGLE, reason="new in Google")]
+
+
+def _plan_stray_copy(person, contact):
+    """A person the CRM made for a contact that is linked to another person: Google made it
+    from a request whose answer a killed worker never read. Untouched, it goes (it is the
+    CRM's own duplicate); edited in Google since, it is left alone and not imported."""
+    if google_state(person) == crm_state(contact):
+        return Action(DELETE_PERSON, resource_name=person.resource_name, person=person,
+                      reason="a second copy of this contact that an interrupted sync made")
+    return Action(SKIP, contact_id=contact.id, resource_name=person.resource_name,
+                  person=person, reason="a second copy of this contact that an interrupted "
+                  "sync made, edited in Google since: left as it is, not imported")
 
 
 def _plan_google_delete(settings, link, by_id, reason="deleted in Google"):

@@ -182,7 +182,12 @@ class ContactsRunner:
         for snap in sorted(snaps.values(), key=lambda s: s.id):
             found.setdefault(c.uid_key(snap.uid), snap)
             found.setdefault(c.state_key(c.crm_state(snap)), snap)
-        return snaps, found
+        twins = {}
+        if uids:  # the CRM's own people whose contact is linked to another one
+            twin_ids = set(db.session.scalars(select(Contact.id).where(
+                Contact.uid.in_(uids), ~unlinked)))
+            twins = {str(snap.uid): snap for snap in self.snapshots(twin_ids).values()}
+        return snaps, found, twins
 
     @staticmethod
     def _index(resources, linked=frozenset()):
@@ -226,16 +231,16 @@ class ContactsRunner:
         pending = [p for p in persons if p.resource_name not in linked and not p.deleted
                    and p.in_group(self.snap.group)
                    and not any(e in by_email for e in p.emails)]
-        by_identity = {}
+        by_identity, twins = {}, {}
         if pending:
-            more, by_identity = self._unlinked_contacts(pending)
+            more, by_identity, twins = self._unlinked_contacts(pending)
             for contact_id, snap in more.items():
                 snaps.setdefault(contact_id, snap)
         plan = c.plan_import(self.snap, persons, [link_snapshot(l) for l in links],
                              list(snaps.values()), full_sync=listing.full,
                              contacts_by_email={e: snaps[i] for e, i in by_email.items()
                                                 if i in snaps},
-                             contacts_by_identity=by_identity)
+                             contacts_by_identity=by_identity, linked_by_uid=twins)
         self.apply(plan, {l.id: l for l in links}, snaps)
         settings.sync_token = listing.next_sync_token
         self.commit("import done")
