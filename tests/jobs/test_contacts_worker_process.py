@@ -64,6 +64,8 @@ def test_a_worker_killed_mid_contacts_export_leaves_nothing_the_next_run_cannot_
             made, since = len(sim.contacts(ann.email)), time.monotonic()
     assert 200 <= made < 450
     db.session.expire_all()
+    # the links of every acknowledged batch were committed before the kill
+    assert db.session.scalar(db.select(db.func.count(ContactLink.id))) >= 200
     assert db.session.get(SyncRun, dead.id).status == "running"
 
     # Synchronize now: the dead run is failed, its lock freed, and a new run does the rest.

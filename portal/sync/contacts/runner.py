@@ -491,27 +491,10 @@ class ContactsRunner:
     def apply_google(self, writes, links_by_id, snaps):
         service, pacer, backoff = self.service, self.pacer, self.backoff
         creates = [a for a in writes if a.kind == c.CREATE_PERSON]
-        if creates:
-            created = people.batch_create(service, [a.body for a in creates], c.READ_MASK,
-                                          pacer, backoff)
-            rows = []
-            for action, person in zip(creates, created):
-                if not person:
-                    continue
-                snap = snaps.get(action.contact_id)
-                rows.append(dict(settings_id=self.settings.id, user_id=self.user.id,
-                                 contact_id=action.contact_id,
-                                 resource_name=person["resourceName"],
-                                 etag=person.get("etag") or "", owner=c.OWNER_CRM,
-                                 state=LINK_ACTIVE,
-                                 synced_version=snap.version if snap else None,
-                                 base_fields=json.dumps(action.base), synced_at=utcnow()))
-                self.counts.created += 1
-                self.log(action.kind, action.reason, action.contact_id, person["resourceName"],
-                         self._subject(action, snaps))
-            if rows:
-                db.session.execute(insert(ContactLink), rows)
-            self.commit(f"sent {len(rows)} new contacts")
+        # One call and one commit per acknowledged batch: a worker killed half-way leaves
+        # the links of everything Google answered for.
+        for start in range(0, len(creates), people.MAX_CREATE):
+            self.create_people(creates[start:start + people.MAX_CREATE], snaps)
         self.apply_updates([a for a in writes if a.kind == c.UPDATE_PERSON], links_by_id,
                            snaps)
         deletes = [a for a in writes if a.kind == c.DELETE_PERSON]
@@ -539,6 +522,29 @@ class ContactsRunner:
             for action in adds:
                 self.log(action.kind, action.reason, action.contact_id, action.resource_name,
                          self._subject(action, snaps))
+
+    def create_people(self, creates, snaps):
+        """One batchCreateContacts call (up to 200 people) and the links of what Google made."""
+        created = people.batch_create(self.service, [a.body for a in creates], c.READ_MASK,
+                                      self.pacer, self.backoff)
+        rows = []
+        for action, person in zip(creates, created):
+            if not person:
+                continue
+            snap = snaps.get(action.contact_id)
+            rows.append(dict(settings_id=self.settings.id, user_id=self.user.id,
+                             contact_id=action.contact_id,
+                             resource_name=person["resourceName"],
+                             etag=person.get("etag") or "", owner=c.OWNER_CRM,
+                             state=LINK_ACTIVE,
+                             synced_version=snap.version if snap else None,
+                             base_fields=json.dumps(action.base), synced_at=utcnow()))
+            self.counts.created += 1
+            self.log(action.kind, action.reason, action.contact_id, person["resourceName"],
+                     self._subject(action, snaps))
+        if rows:
+            db.session.execute(insert(ContactLink), rows)
+        self.commit(f"sent {len(rows)} new contacts")
 
     def apply_updates(self, updates, links_by_id, snaps, again=True):
         """Person updates, one batch call per field mask; a stale etag means reading those
