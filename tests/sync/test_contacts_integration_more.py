@@ -63,7 +63,7 @@ def requests_to(sim, path_end):
     return sum(n for key, n in sim.stats()["requests"].items() if key.endswith(path_end))
 
 
-# -- a worker killed mid-run ---------------------------------------------------------------------
+# -- a worker killed mid-run -------------------------------------------------------------------
 
 def test_a_worker_killed_after_google_made_the_people_leaves_no_duplicates(
         contacts_user, sim, sync_contacts, monkeypatch):
@@ -93,7 +93,7 @@ def test_a_worker_killed_after_google_made_the_people_leaves_no_duplicates(
     assert len(sim.contacts(ann.email)) == 8 and len(contacts_of(ann)) == 8
 
 
-# -- a 412 race: the person changes in Google between our read and our write ----------------------
+# -- a 412 race: the person changes in Google between our read and our write -------------------
 
 @pytest.mark.parametrize("google_field", ["notes", "organization"])
 def test_a_person_edited_in_google_during_the_run_is_merged_not_overwritten(
@@ -141,7 +141,7 @@ def test_a_person_edited_in_google_during_the_run_is_merged_not_overwritten(
     assert (quiet.created, quiet.updated, quiet.conflicts) == (0, 0, 0)
 
 
-# -- sync token expiry ----------------------------------------------------------------------------
+# -- sync token expiry -------------------------------------------------------------------------
 
 def test_an_expired_token_reconciles_every_change_without_duplicates(contacts_user, sim,
                                                                      sync_contacts):
@@ -178,7 +178,7 @@ def test_an_expired_token_reconciles_every_change_without_duplicates(contacts_us
     assert len(sim.contacts(ann.email)) == 4
 
 
-# -- visibility, public tags, the label ----------------------------------------------------------
+# -- visibility, public tags, the label --------------------------------------------------------
 
 def test_a_contact_the_user_can_no_longer_see_leaves_the_label(contacts_user, make_user, sim,
                                                                sync_contacts):
@@ -250,7 +250,7 @@ def test_deleting_the_label_in_google_takes_the_tag_off_and_keeps_the_contacts(
     assert links() == []
 
 
-# -- what Google has and the CRM does not show ----------------------------------------------------
+# -- what Google has and the CRM does not show -------------------------------------------------
 
 def test_google_only_fields_survive_crm_edits(contacts_user, sim, sync_contacts):
     ann, settings = contacts_user()
@@ -342,7 +342,7 @@ def test_both_sides_edited_on_different_fields_keeps_both(contacts_user, sim, sy
     assert len(after["emailAddresses"]) == 2
 
 
-# -- matching ---------------------------------------------------------------------------------------
+# -- matching ----------------------------------------------------------------------------------
 
 def test_a_person_in_the_label_matches_a_contact_by_its_second_address(contacts_user, sim,
                                                                        sync_contacts):
@@ -362,7 +362,7 @@ def test_a_person_in_the_label_matches_a_contact_by_its_second_address(contacts_
     assert len(sim.contacts(ann.email)) == 1
 
 
-# -- two users ------------------------------------------------------------------------------------
+# -- two users ---------------------------------------------------------------------------------
 
 def test_two_users_tagging_the_same_contact_each_get_their_own_google_contact(
         contacts_user, sim, sync_contacts):
@@ -392,7 +392,7 @@ def test_two_users_tagging_the_same_contact_each_get_their_own_google_contact(
     assert len(sim.contacts(bob.email)) == 1 and len(sim.contacts(ann.email)) == 1
 
 
-# -- reconnecting after "Forget the links" -----------------------------------------------------------
+# -- reconnecting after "Forget the links" -----------------------------------------------------
 
 def test_reconnecting_after_forgetting_the_links_makes_no_duplicates(contacts_user, sim,
                                                                      sync_contacts):
@@ -424,7 +424,7 @@ def test_reconnecting_after_forgetting_the_links_makes_no_duplicates(contacts_us
     assert len(links()) == 3
 
 
-# -- bulk ----------------------------------------------------------------------------------------------
+# -- bulk --------------------------------------------------------------------------------------
 
 def test_more_than_200_contacts_go_in_several_batch_calls(contacts_user, sim, sync_contacts):
     ann, settings = contacts_user()

@@ -8,7 +8,7 @@ The default run is short and derandomized; ``SYNC_PROPERTY_EXAMPLES`` and
 ``SYNC_PROPERTY_STEPS`` make it longer (``make soak``), as for the calendar's.
 """
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, \
