@@ -46,7 +46,7 @@ class ContactsMachine(RuleBasedStateMachine):
         super().__init__()
         env = self.env
         env["reset"]()
-        self.user, self.settings_id = env["connect_user"]()
+        self.user, self.settings_id, self.colleague_id = env["connect_user"]()
         self.sim = env["sim"]
         self.email = self.user.email
         self.tag_id = db.session.scalars(db.select(Tag.id).where(
@@ -66,8 +66,10 @@ class ContactsMachine(RuleBasedStateMachine):
         return f"{side}-{self.counter}"
 
     def contacts(self):
+        """The contacts the user sees (their own)."""
         db.session.expire_all()
-        return db.session.scalars(db.select(Contact).order_by(Contact.id)).all()
+        return db.session.scalars(db.select(Contact).where(Contact.owner_id == self.user.id)
+                                  .order_by(Contact.id)).all()
 
     def people(self):
         return self.sim.contacts(self.email)
@@ -162,6 +164,15 @@ class ContactsMachine(RuleBasedStateMachine):
         crm_contacts.delete_contact(self.user, contact)
         db.session.commit()
 
+    @precondition(lambda self: self.contacts())
+    @rule(data=st.data())
+    def crm_hand_over(self, data):
+        """The contact goes to a colleague: the user no longer sees it."""
+        contact = data.draw(st.sampled_from(self.contacts()))
+        contact.owner_id = self.colleague_id
+        db.session.commit()
+        self.crm_notes.pop(contact.id, None)
+
     # -- Google side ---------------------------------------------------------------------
     @precondition(lambda self: self.group())
     @rule(last=NAMES, email=st.sampled_from(["none", "new", "crm"]), data=st.data())
@@ -234,12 +245,25 @@ class ContactsMachine(RuleBasedStateMachine):
     def interrupted_sync(self, crash_after):
         self.run_once(crash_after=crash_after)
 
+    @rule(kind=st.sampled_from(["500", "429", "drop"]),
+          call=st.sampled_from(["batchCreateContacts", "batchUpdateContacts",
+                                "connections"]))
+    def inject_fault(self, kind, call):
+        path = "/v1/people/me/connections" if call == "connections" else f"/v1/people:{call}"
+        method = "GET" if call == "connections" else "POST"
+        if kind == "drop":
+            self.sim.fault(method=method, path=path, drop=True, count=1)
+        else:
+            self.sim.fault(method=method, path=path, status=int(kind), count=1,
+                           reason="rateLimitExceeded" if kind == "429" else "backendError")
+
     @rule()
     def expire_sync_token(self):
         self.sim.expire(people_sync_tokens=True)
 
     # -- the property ------------------------------------------------------------------------
     def teardown(self):
+        self.sim.clear_faults()
         for _ in range(3):
             self.run_once()
         self.check_converged()
@@ -248,6 +272,8 @@ class ContactsMachine(RuleBasedStateMachine):
         group = self.group()
         people = {p["resourceName"]: p for p in self.people()}
         in_label = {n for n, p in people.items() if group in c.groups_of(p)}
+        db.session.expire_all()
+        everyone = {x.id: x for x in db.session.scalars(db.select(Contact))}
         contacts = {x.id: x for x in self.contacts()}
         tagged = {i for i, x in contacts.items() if any(t.id == self.tag_id for t in x.tags)}
         links = db.session.scalars(db.select(ContactLink)).all()
@@ -256,7 +282,9 @@ class ContactsMachine(RuleBasedStateMachine):
         # nothing linked twice, no link to nothing
         assert len({l.resource_name for l in links}) == len(links)
         assert len({l.contact_id for l in links}) == len(links)
-        assert all(l.contact_id in contacts for l in links)
+        assert all(l.contact_id in everyone for l in links)
+        # a contact the user no longer sees is out of the label
+        assert all(l.contact_id in contacts for l in active)
         # the label is exactly the tagged contacts (those deleted in Google kept, detached;
         # a detached one may have lost the tag since)
         assert {l.resource_name for l in active} == in_label
@@ -276,7 +304,7 @@ class ContactsMachine(RuleBasedStateMachine):
             assert not last or notes in last, (notes, last)
         # nothing the user made is lost: contacts stay until deleted in the CRM, people
         # made in Google stay until deleted there
-        assert self.crm_made <= set(contacts)
+        assert self.crm_made <= set(everyone)
         assert self.google_made <= set(people)
         # Google-only fields survive
         for name, (department, nickname) in self.extras.items():
@@ -324,6 +352,8 @@ def test_random_contact_edits_on_both_sides_converge(app, sim, google_base):
             user, email=user.email, granted_scopes=scopes,
             refresh_token=tokens["refresh_token"], access_token=tokens["access_token"],
             expires_at=datetime.now(timezone.utc) + timedelta(seconds=tokens["expires_in"]))
+        colleague = accounts.create_user(email="colleague@example.com", name="Col",
+                                         password="x" * 12, role="user", time_zone="UTC")
         tag = crm_contacts.create_tag(user, "Clients")
         settings_ = contacts_services.save_settings(
             user, tag_id=tag.id, auto_sync=False, period_minutes=60, conflict_rule="crm_wins",
@@ -332,7 +362,7 @@ def test_random_contact_edits_on_both_sides_converge(app, sim, google_base):
         # the label exists from the start, so Google-side rules have somewhere to put people
         runner.run_contacts(settings_.id, "both", backoff=FAST)
         db.session.commit()
-        return user, settings_.id
+        return user, settings_.id, colleague.id
 
     ContactsMachine.env = {"reset": reset, "connect_user": connect_user, "sim": sim}
     run_state_machine_as_test(ContactsMachine, settings=settings(
