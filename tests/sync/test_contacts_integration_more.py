@@ -541,3 +541,20 @@ def test_a_copy_google_made_for_a_request_a_killed_worker_never_read_is_removed(
     assert copies["Kim"] in names
     assert sorted(c.last_name for c in contacts_of(ann)) == ["Kim", "Lopez"]
     assert fresh(kim).notes == ""
+
+
+def test_deleted_on_both_sides_while_the_sync_token_expired(contacts_user, sim, sync_contacts):
+    ann, settings = contacts_user()
+    lea = make_contact(ann, "Lopez")
+    make_contact(ann, "Kim")
+    sync_contacts(ann, settings)
+    sync_contacts(ann, settings)
+    person = [p for p in sim.contacts(ann.email) if p["names"][0]["familyName"] == "Lopez"][0]
+    crm_contacts.delete_contact(ann, fresh(lea))
+    db.session.commit()
+    sim.delete_contact(ann.email, person["resourceName"])
+    sim.expire(people_sync_tokens=True)
+    run = sync_contacts(ann, settings)
+    assert run.status == "succeeded", run.message
+    assert [l.contact_id for l in links()] == [fresh(contacts_of(ann)[0]).id]
+    assert [p["names"][0]["familyName"] for p in sim.contacts(ann.email)] == ["Kim"]
