@@ -553,3 +553,11 @@ def test_a_second_copy_the_crm_made_for_a_linked_contact_is_deleted_or_left_alon
     [action] = c.plan_import(settings(), [edited_copy], [], [],
                              linked_by_uid={str(lea.uid): lea})
     assert action.kind == c.SKIP
+
+
+def test_a_crm_delete_of_a_person_missing_from_a_full_listing_just_forgets_the_link():
+    lea = contact()
+    tombstone = link_of(lea, contact_id=None)
+    [action] = c.plan_import(settings(), [], [tombstone], [], full_sync=True)
+    assert action.kind == c.UNLINK and action.link_id == tombstone.id
+    assert c.plan_import(settings(), [], [tombstone], []) == []  # incremental: no news

@@ -630,8 +630,12 @@ def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by
         actions.extend(_merge_actions(settings, link, contact, person))
     if full_sync:
         for link in links:
-            if link.resource_name not in seen and link.state != LINK_DETACHED \
-                    and link.contact_id is not None:
+            if link.resource_name in seen:
+                continue
+            if link.contact_id is None:
+                # deleted in the CRM and gone from Google too: nothing left to delete
+                actions.append(Action(UNLINK, link_id=link.id, reason="deleted in both"))
+            elif link.state != LINK_DETACHED:
                 actions.extend(_plan_google_delete(settings, link, by_id,
                                                    "missing from a full listing"))
     return actions
