@@ -52,11 +52,13 @@ reset-demo: install
 soak: install
 	SYNC_PROPERTY_EXAMPLES=$${SYNC_PROPERTY_EXAMPLES:-300} SYNC_PROPERTY_STEPS=$${SYNC_PROPERTY_STEPS:-40} \
 	  $(BIN)/python -m pytest tests/sync/test_sync_properties.py \
-	  tests/sync/test_sync_properties_shared.py $(PYTEST_ARGS)
+	  tests/sync/test_sync_properties_shared.py \
+	  tests/sync/test_sync_properties_contacts.py $(PYTEST_ARGS)
 
 # Every figure of the sync, scheduler and pages next to its target (about 5 minutes).
 bench: install
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/contacts_bench.py
 	$(BIN)/python bench/dispatcher_bench.py
 	$(BIN)/python bench/pacing_bench.py
 	$(BIN)/python bench/web_bench.py

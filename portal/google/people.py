@@ -159,14 +159,26 @@ def batch_update(service, persons, update_mask, read_mask, pacer=None, backoff=N
 
 
 def batch_delete(service, resource_names, pacer=None, backoff=None):
+    """Delete people (500 a call). Google fails the whole call (404) when one of them is
+    gone already: then the ones still there are read (getBatchGet) and deleted, and the
+    missing ones count as deleted."""
     backoff = backoff or Backoff()
     names = list(resource_names)
     for start in range(0, len(names), MAX_DELETE):
         chunk = names[start:start + MAX_DELETE]
         if pacer is not None:
             pacer.acquire(len(chunk))
-        _retrying(lambda: service.people().batchDeleteContacts(
-            body={"resourceNames": chunk}).execute(), backoff)
+        try:
+            _retrying(lambda: service.people().batchDeleteContacts(
+                body={"resourceNames": chunk}).execute(), backoff)
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            there = [p["resourceName"] for p in get_people(service, chunk, "metadata",
+                                                           backoff)]
+            if there:
+                _retrying(lambda: service.people().batchDeleteContacts(
+                    body={"resourceNames": there}).execute(), backoff)
 
 
 def modify_members(service, group, add=(), remove=(), pacer=None, backoff=None):

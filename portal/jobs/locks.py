@@ -20,6 +20,17 @@ def mapping_lock_key(mapping_id):
     return f"portal:sync-lock:mapping:{mapping_id}"
 
 
+def contacts_lock_key(settings_id):
+    return f"portal:sync-lock:contacts:{settings_id}"
+
+
+def run_lock_key(run):
+    """The lock a SyncRun holds: its mapping's, or its user's contacts sync's."""
+    if run.contact_settings_id is not None:
+        return contacts_lock_key(run.contact_settings_id)
+    return mapping_lock_key(run.mapping_id)
+
+
 class Lock:
     """A named lock owned by ``token`` (e.g. the RQ job id)."""
 

@@ -29,7 +29,7 @@ from rq.registry import StartedJobRegistry
 from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import get_queue, get_redis
-from portal.jobs.locks import Lock, mapping_lock_key
+from portal.jobs.locks import Lock, run_lock_key
 from portal.sync.core.runs import RUN_FAILED, RUN_RUNNING, SyncRun
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _mark_dead(run, job, reason):
     run.message = DEAD_WORKER_MESSAGE
     run.progress = ""
     run.finished_at = utcnow()
-    Lock(get_redis(), mapping_lock_key(run.mapping_id), token=run.job_id).release()
+    Lock(get_redis(), run_lock_key(run), token=run.job_id).release()
     if job is not None:
         _fail_job(job, reason)
 

@@ -13,6 +13,7 @@ the label loses the tag in the CRM; an untagged (or no longer visible) contact l
 """
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,12 +32,15 @@ PERSON_FIELD = {"name": "names", "emails": "emailAddresses", "phones": "phoneNum
                 "birthday": "birthdays", "notes": "biographies"}
 #: what the sync reads of a person
 READ_MASK = ("names,emailAddresses,phoneNumbers,organizations,addresses,birthdays,"
-             "biographies,memberships,urls,metadata")
+             "biographies,memberships,urls,clientData,metadata")
 LABELS = ("work", "home", "mobile", "other")
 #: Google's phone types as the CRM's labels (the rest are "other")
 PHONE_LABEL = {"mobile": "mobile", "workMobile": "mobile", "home": "home", "work": "work"}
 #: the type of the URL pointing back at the CRM contact
 BACKLINK_TYPE = "CRM"
+#: the clientData key of the CRM contact's UID on the people the CRM makes: identity that
+#: outlives the links (a worker killed before it recorded them, "Forget the links")
+CLIENT_KEY = "portalContactUid"
 
 # Action kinds. Google-side ones carry a person body.
 CREATE_PERSON = "create_person"
@@ -113,6 +117,14 @@ class PersonSnapshot:
     def emails(self):
         return [(e.get("value") or "").strip().lower()
                 for e in self.resource.get("emailAddresses") or () if e.get("value")]
+
+    @property
+    def contact_uid(self):
+        """The UID of the CRM contact that made this person, if one did."""
+        for item in self.resource.get("clientData") or ():
+            if item.get("key") == CLIENT_KEY and item.get("value"):
+                return item["value"]
+        return None
 
     @property
     def updated(self):
@@ -297,11 +309,13 @@ def person_body(contact, groups=GROUPS, current=None, group=None):
         name.update(givenName=contact.first_name or "", familyName=contact.last_name or "")
         body["names"] = [name]
     if "emails" in groups:
-        body["emailAddresses"] = [{"value": email, "type": label}
-                                  for email, label in contact.emails]
+        body["emailAddresses"] = _typed_entries(
+            current, "emailAddresses", contact.emails,
+            lambda item: (item.get("value") or "").strip().lower(), None)
     if "phones" in groups:
-        body["phoneNumbers"] = [{"value": number, "type": label}
-                                for number, label in contact.phones]
+        body["phoneNumbers"] = _typed_entries(
+            current, "phoneNumbers", contact.phones,
+            lambda item: (item.get("value") or "").strip(), PHONE_LABEL)
     if "organization" in groups:
         body["organizations"] = _replace_first(current, "organizations", {
             "name": contact.organization or "", "title": contact.job_title or ""},
@@ -323,7 +337,49 @@ def person_body(contact, groups=GROUPS, current=None, group=None):
             "contactGroupResourceName": group}}]
         if contact.url:
             body["urls"] = [{"value": contact.url, "type": BACKLINK_TYPE}]
+        body["clientData"] = [{"key": CLIENT_KEY, "value": str(contact.uid)}]
     return body
+
+
+def identity_key(state):
+    """Every field group at once: a contact and a person with no link and no common
+    address are the same one when everything the CRM shows of them is equal (the person a
+    killed run made, or one imported before "Forget the links")."""
+    return json.dumps({k: v for k, v in state.items() if k != "v"}, sort_keys=True,
+                      ensure_ascii=False, default=str)
+
+
+def uid_key(uid):
+    return "uid:" + str(uid)
+
+
+def state_key(state):
+    return "state:" + identity_key(state)
+
+
+def _typed_entries(current, key, pairs, value_of, table):
+    """The CRM's (value, label) pairs as Google entries. An entry Google already has with
+    that value and a type the CRM shows as that label keeps Google's own entry (a pager
+    stays a pager, a custom type its name), so a CRM edit does not flatten them."""
+    mine = {}
+    for item in (current or {}).get(key) or ():
+        mine.setdefault(value_of(item), []).append(item)
+    out = []
+    for value, label in pairs:
+        kept = None
+        for item in mine.get(value_of({"value": value}), ()):
+            if _label(item.get("type"), table) == label:
+                kept = item
+                break
+        if kept is not None:
+            mine[value_of(kept)].remove(kept)
+            entry = {k: v for k, v in kept.items() if k not in ("metadata", "canonicalForm",
+                                                              "formattedType")}
+            entry["value"] = value
+            out.append(entry)
+        else:
+            out.append({"value": value, "type": label})
+    return out
 
 
 def _replace_first(current, key, values, present):
@@ -400,16 +456,26 @@ def _merge_actions(settings, link, contact, person, reason_prefix=""):
     return actions
 
 
-def plan_export(settings, contacts, links, persons_by_email=None):
+def plan_export(settings, contacts, links, persons_by_email=None, persons=None,
+                persons_by_identity=None):
     """Plan CRM -> Google. ``contacts``: the tagged contacts the user sees, plus every
     linked contact that changed (untagged, hidden, edited); ``links``: the settings' links
     that may lead to an action (tombstones included); ``persons_by_email``: Google contacts
     of the user by address (from the listing), so a tagged contact already in Google is
-    linked and put in the label rather than created twice."""
+    linked and put in the label rather than created twice; ``persons``: Google's current
+    copies of the linked people to update ({resource name: PersonSnapshot}), so an update
+    keeps what the CRM does not show (a department, a second organization, a phone's own
+    type...), and a person Google changed since the link's etag is merged, not
+    overwritten. ``persons_by_identity``: unlinked people by :func:`uid_key` (the CRM
+    contact that made them) and :func:`state_key`, matched before the addresses (the
+    UID) and after them (every field equal), so nothing is created twice even without an
+    address."""
     actions = []
     by_id = {c.id: c for c in contacts if c.id is not None}
     linked = set()
     persons_by_email = persons_by_email or {}
+    persons = persons or {}
+    match = _Matcher(persons_by_email, persons_by_identity or {})
     for link in links:
         contact = by_id.get(link.contact_id) if link.contact_id is not None else None
         if link.contact_id is not None:
@@ -423,7 +489,7 @@ def plan_export(settings, contacts, links, persons_by_email=None):
                 # Deleted in Google, edited again here: it goes back (a new person).
                 actions.append(Action(UNLINK, contact_id=contact.id, link_id=link.id,
                                       reason="edited again after deletion in Google"))
-                actions.extend(_plan_new_contact(settings, contact, persons_by_email))
+                actions.extend(_plan_new_contact(settings, contact, match))
             continue
         if not contact.tagged or not contact.visible:
             why = "tag removed in CRM" if not contact.tagged else "no longer visible to you"
@@ -431,6 +497,11 @@ def plan_export(settings, contacts, links, persons_by_email=None):
                                   resource_name=link.resource_name, reason=why))
             continue
         if contact.version == link.synced_version:
+            continue
+        person = persons.get(link.resource_name)
+        if person is not None and not person.deleted and person.etag != link.etag:
+            # Google changed it since the last sync (an export alone, or a race): merge.
+            actions.extend(_merge_actions(settings, link, contact, person))
             continue
         base = m.usable(link.base_fields)
         crm_now = crm_state(contact)
@@ -447,32 +518,52 @@ def plan_export(settings, contacts, links, persons_by_email=None):
         new_base = m.with_base_version({**base, **{g: crm_now[g] for g in groups}})
         actions.append(Action(UPDATE_PERSON, contact_id=contact.id, link_id=link.id,
                               resource_name=link.resource_name,
-                              body=person_body(contact, groups), fields=fields_of(groups),
-                              etag=link.etag or None, base=new_base,
+                              body=person_body(contact, groups,
+                                               person.resource if person else None),
+                              fields=fields_of(groups), etag=link.etag or None, base=new_base,
                               reason="changed in CRM: " + ", ".join(groups)))
     for contact in contacts:
         if contact.id in linked or not contact.tagged or not contact.visible:
             continue
-        actions.extend(_plan_new_contact(settings, contact, persons_by_email))
+        actions.extend(_plan_new_contact(settings, contact, match))
     return actions
 
 
-def _plan_new_contact(settings, contact, persons_by_email):
-    """A tagged contact with no person: the person already in Google with one of its
-    addresses (linked and put in the label), else a new one."""
-    for email, _label_ in contact.emails:
-        person = persons_by_email.get(email.lower())
-        if person is not None:
-            link = LinkSnapshot(id=None, contact_id=contact.id,
-                                resource_name=person.resource_name, owner=OWNER_CRM)
-            head = [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
-                           person=person, owner=OWNER_CRM,
-                           reason=f"already in Google ({email})")]
-            if not person.in_group(settings.group):
-                head.append(Action(ADD_TO_LABEL, contact_id=contact.id,
-                                   resource_name=person.resource_name,
-                                   reason="tagged in CRM"))
-            return head + _merge_actions(settings, link, contact, person)
+class _Matcher:
+    """The person an unlinked contact already is in Google, each person taken once."""
+
+    def __init__(self, by_email, by_identity):
+        self.by_email, self.by_identity, self.taken = by_email, by_identity, set()
+
+    def find(self, contact):
+        candidates = [(self.by_identity.get(uid_key(contact.uid)), "made by the CRM")]
+        candidates += [(self.by_email.get(email.lower()), email) for email, _ in contact.emails]
+        candidates.append((self.by_identity.get(state_key(crm_state(contact))),
+                           "same name and details"))
+        for person, why in candidates:
+            if person is not None and person.resource_name not in self.taken:
+                self.taken.add(person.resource_name)
+                return person, why
+        return None, ""
+
+
+def _plan_new_contact(settings, contact, match):
+    """A tagged contact with no person: the person already in Google (made by the CRM
+    for it, with one of its addresses, or with everything equal; linked and put in the
+    label), else a new one."""
+    person, email = match.find(contact)
+    if person is not None:
+        link = LinkSnapshot(id=None, contact_id=contact.id,
+                            resource_name=person.resource_name, owner=OWNER_CRM)
+        # The CRM is the master of this first merge; the person is the CRM's (deleted with
+        # the contact) only if the CRM made it for this contact.
+        owner = OWNER_CRM if person.contact_uid == str(contact.uid) else OWNER_GOOGLE
+        head = [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
+                       person=person, owner=owner, reason=f"already in Google ({email})")]
+        if not person.in_group(settings.group):
+            head.append(Action(ADD_TO_LABEL, contact_id=contact.id,
+                               resource_name=person.resource_name, reason="tagged in CRM"))
+        return head + _merge_actions(settings, link, contact, person)
     crm_now = crm_state(contact)
     return [Action(CREATE_PERSON, contact_id=contact.id,
                    body=person_body(contact, GROUPS, group=settings.group),
@@ -492,13 +583,19 @@ def _plan_crm_delete(link):
                    reason="deleted in CRM; the Google contact stays, out of the label")]
 
 
-def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by_email=None):
+def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by_email=None,
+                contacts_by_identity=None, linked_by_uid=None):
     """Plan Google -> CRM. ``persons``: what the connections listing returned (all pages;
     deleted people carry ``metadata.deleted``); ``links``: the links of those people (all of
     the settings' links after a full listing); ``contacts``: the linked contacts and those
     an address of a new person matches (``contacts_by_email``: {address: contact snapshot}
-    among the contacts the user sees)."""
+    among the unlinked contacts the user sees; ``contacts_by_identity``: unlinked contacts by
+    :func:`uid_key` and :func:`state_key`, for people with no address in the CRM;
+    ``linked_by_uid``: {UID: snapshot} of contacts already linked to another person, whose
+    UID an unlinked person carries: a second copy a run killed in flight made)."""
     actions = []
+    contacts_by_identity = contacts_by_identity or {}
+    linked_by_uid = linked_by_uid or {}
     link_by_name = {link.resource_name: link for link in links}
     by_id = {c.id: c for c in contacts if c.id is not None}
     contacts_by_email = contacts_by_email or {}
@@ -515,8 +612,12 @@ def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by
             continue
         in_label = person.in_group(settings.group)
         if link is None:
-            if in_label:
-                actions.extend(_plan_new_person(settings, person, contacts_by_email, claimed))
+            twin = linked_by_uid.get(person.contact_uid) if person.contact_uid else None
+            if in_label and twin is not None:
+                actions.append(_plan_stray_copy(person, twin))
+            elif in_label:
+                actions.extend(_plan_new_person(settings, person, contacts_by_email, claimed,
+                                                contacts_by_identity))
             continue
         contact = by_id.get(link.contact_id)
         if contact is None or link.state == LINK_DETACHED:
@@ -529,30 +630,53 @@ def plan_import(settings, persons, links, contacts, full_sync=False, contacts_by
         actions.extend(_merge_actions(settings, link, contact, person))
     if full_sync:
         for link in links:
-            if link.resource_name not in seen and link.state != LINK_DETACHED \
-                    and link.contact_id is not None:
+            if link.resource_name in seen:
+                continue
+            if link.contact_id is None:
+                # deleted in the CRM and gone from Google too: nothing left to delete
+                actions.append(Action(UNLINK, link_id=link.id, reason="deleted in both"))
+            elif link.state != LINK_DETACHED:
                 actions.extend(_plan_google_delete(settings, link, by_id,
                                                    "missing from a full listing"))
     return actions
 
 
-def _plan_new_person(settings, person, contacts_by_email, claimed):
-    """A person in the label that no link covers: the CRM contact with one of its addresses
-    (tagged and linked), else a new contact carrying the tag."""
-    for email in person.emails:
-        contact = contacts_by_email.get(email)
+def _plan_new_person(settings, person, contacts_by_email, claimed, contacts_by_identity=None):
+    """A person in the label that no link covers: the CRM contact that made it, else one
+    with one of its addresses, else one with everything equal (tagged and linked), else a
+    new contact carrying the tag."""
+    contacts_by_identity = contacts_by_identity or {}
+    candidates = [(contacts_by_identity.get(uid_key(person.contact_uid)), "made by the CRM")] \
+        if person.contact_uid else []
+    candidates += [(contacts_by_email.get(email), email) for email in person.emails]
+    candidates.append((contacts_by_identity.get(state_key(google_state(person))),
+                       "same name and details"))
+    for contact, email in candidates:
         if contact is not None and contact.id not in claimed:
             claimed.add(contact.id)
             link = LinkSnapshot(id=None, contact_id=contact.id,
                                 resource_name=person.resource_name, owner=OWNER_GOOGLE)
+            owner = OWNER_CRM if person.contact_uid == str(contact.uid) else OWNER_GOOGLE
             return [Action(LINK, contact_id=contact.id, resource_name=person.resource_name,
-                           person=person, owner=OWNER_GOOGLE,
-                           reason=f"same address ({email}) already in CRM")] + \
+                           person=person, owner=owner,
+                           reason=f"already in CRM ({email})")] + \
                 _merge_actions(settings, link, contact, person)
     values = contact_values(person.resource)
     base = m.with_base_version(google_state(person))
     return [Action(CREATE_CONTACT, resource_name=person.resource_name, person=person,
                    values=values, base=base, owner=OWNER_GOOGLE, reason="new in Google")]
+
+
+def _plan_stray_copy(person, contact):
+    """A person the CRM made for a contact that is linked to another person: Google made it
+    from a request whose answer a killed worker never read. Untouched, it goes (it is the
+    CRM's own duplicate); edited in Google since, it is left alone and not imported."""
+    if google_state(person) == crm_state(contact):
+        return Action(DELETE_PERSON, resource_name=person.resource_name, person=person,
+                      reason="a second copy of this contact that an interrupted sync made")
+    return Action(SKIP, contact_id=contact.id, resource_name=person.resource_name,
+                  person=person, reason="a second copy of this contact that an interrupted "
+                  "sync made, edited in Google since: left as it is, not imported")
 
 
 def _plan_google_delete(settings, link, by_id, reason="deleted in Google"):

@@ -8,6 +8,7 @@ update carries the etag it read (a stale one means read again and merge).
 """
 import json
 import logging
+import uuid
 
 from flask import current_app
 from sqlalchemy import exists, insert, or_, select
@@ -15,7 +16,7 @@ from sqlalchemy import exists, insert, or_, select
 from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.crm import contacts as crm_contacts
-from portal.crm.models import Contact, ContactEmail, Tag, contact_tags
+from portal.crm.models import TAG_PRIVATE, Contact, ContactEmail, Tag, contact_tags
 from portal.extensions import db
 from portal.google import people
 from portal.google import services as google_services
@@ -77,9 +78,11 @@ class ContactsRunner:
         self.pacer = pacer_for(get_redis(), current_app.config,
                                google_services.google_account_of(self.user))
         self.snap = None
-        #: the run's full listing of the user's Google contacts, by address (read at most
-        #: once, when a tagged contact has no person yet)
-        self._by_email = None
+        #: the run's full listing of the user's Google contacts (read at most once, when a
+        #: tagged contact has no person yet)
+        self._full_listing = None
+        #: people this run's import listing returned, by resource name
+        self._listed = {}
 
     # bookkeeping ------------------------------------------------------------------------
     @property
@@ -143,15 +146,56 @@ class ContactsRunner:
                 settings.sync_token = None
         listing = people.list_connections(self.service, read_mask=c.READ_MASK,
                                           backoff=self.backoff)
-        self._by_email = self._index(listing.persons)
+        self._full_listing = listing.persons
         return listing
 
-    @staticmethod
-    def _index(resources):
+    def _identities(self, resources, linked):
+        """Unlinked people by the CRM contact that made them and by all their fields."""
         found = {}
         for resource in resources:
             person = c.PersonSnapshot.from_resource(resource)
-            if not person.deleted:
+            if person.deleted or person.resource_name in linked:
+                continue
+            if person.contact_uid:
+                found.setdefault(c.uid_key(person.contact_uid), person)
+            found.setdefault(c.state_key(c.google_state(person)), person)
+        return found
+
+    def _unlinked_contacts(self, persons):
+        """Snapshots of the unlinked contacts ``persons`` (people in the label with no
+        link and no address the CRM knows) may be: the ones that made them, and the tagged
+        ones the user sees, by :func:`engine.uid_key` and :func:`engine.state_key`."""
+        uids = []
+        for person in persons:
+            try:
+                uids.append(uuid.UUID(person.contact_uid))
+            except (TypeError, ValueError):
+                pass
+        unlinked = ~exists().where(ContactLink.settings_id == self.settings.id,
+                                   ContactLink.contact_id == Contact.id)
+        which = or_(self.tagged_condition(), Contact.uid.in_(uids)) if uids \
+            else self.tagged_condition()
+        ids = set(db.session.scalars(select(Contact.id).where(
+            self.visible_condition(), unlinked, which)))
+        snaps = self.snapshots(ids)
+        found = {}
+        for snap in sorted(snaps.values(), key=lambda s: s.id):
+            found.setdefault(c.uid_key(snap.uid), snap)
+            found.setdefault(c.state_key(c.crm_state(snap)), snap)
+        twins = {}
+        if uids:  # the CRM's own people whose contact is linked to another one
+            twin_ids = set(db.session.scalars(select(Contact.id).where(
+                Contact.uid.in_(uids), ~unlinked)))
+            twins = {str(snap.uid): snap for snap in self.snapshots(twin_ids).values()}
+        return snaps, found, twins
+
+    @staticmethod
+    def _index(resources, linked=frozenset()):
+        """Unlinked people by address (a person already linked stays with its contact)."""
+        found = {}
+        for resource in resources:
+            person = c.PersonSnapshot.from_resource(resource)
+            if not person.deleted and person.resource_name not in linked:
                 for email in person.emails:
                     found.setdefault(email, person)
         return found
@@ -160,6 +204,7 @@ class ContactsRunner:
         settings = self.settings
         listing = self.listing()
         persons = [c.PersonSnapshot.from_resource(r) for r in listing.persons]
+        self._listed = {p.resource_name: p for p in persons if not p.deleted}
         if listing.full:
             links = db.session.scalars(select(ContactLink).where(
                 ContactLink.settings_id == settings.id)).all()
@@ -171,19 +216,31 @@ class ContactsRunner:
         emails = {e for p in persons if p.resource_name not in linked and not p.deleted
                   and p.in_group(self.snap.group) for e in p.emails}
         by_email = {}
+        # only contacts no person holds yet: one already linked stays with its own person
+        unlinked = ~exists().where(ContactLink.settings_id == settings.id,
+                                   ContactLink.contact_id == Contact.id)
         for chunk in chunks(emails):
             for email, contact_id in db.session.execute(
                     select(ContactEmail.email, ContactEmail.contact_id).join(
                         Contact, Contact.id == ContactEmail.contact_id).where(
-                        ContactEmail.email.in_(chunk), self.visible_condition())
+                        ContactEmail.email.in_(chunk), self.visible_condition(), unlinked)
                     .order_by(ContactEmail.contact_id)):
                 by_email.setdefault(email, contact_id)
         ids = {l.contact_id for l in links if l.contact_id is not None} | set(by_email.values())
         snaps = self.snapshots(ids)
+        pending = [p for p in persons if p.resource_name not in linked and not p.deleted
+                   and p.in_group(self.snap.group)
+                   and not any(e in by_email for e in p.emails)]
+        by_identity, twins = {}, {}
+        if pending:
+            more, by_identity, twins = self._unlinked_contacts(pending)
+            for contact_id, snap in more.items():
+                snaps.setdefault(contact_id, snap)
         plan = c.plan_import(self.snap, persons, [link_snapshot(l) for l in links],
                              list(snaps.values()), full_sync=listing.full,
                              contacts_by_email={e: snaps[i] for e, i in by_email.items()
-                                                if i in snaps})
+                                                if i in snaps},
+                             contacts_by_identity=by_identity, linked_by_uid=twins)
         self.apply(plan, {l.id: l for l in links}, snaps)
         settings.sync_token = listing.next_sync_token
         self.commit("import done")
@@ -209,27 +266,53 @@ class ContactsRunner:
             self.tagged_condition(), self.visible_condition(), ~linked_here)))
         ids = new | {l.contact_id for l in links if l.contact_id is not None}
         snaps = self.snapshots(ids)
-        by_email = {}
+        by_email, by_identity = {}, {}
         if new:
-            if self._by_email is None:
-                self._by_email = self._index(people.list_connections(
-                    self.service, read_mask=c.READ_MASK, backoff=self.backoff).persons)
-            by_email = self._by_email
+            if self._full_listing is None:
+                self._full_listing = people.list_connections(
+                    self.service, read_mask=c.READ_MASK, backoff=self.backoff).persons
+            linked = set(db.session.scalars(select(ContactLink.resource_name).where(
+                ContactLink.settings_id == settings.id)))
+            by_email = self._index(self._full_listing, linked)
+            by_identity = self._identities(self._full_listing, linked)
         plan = c.plan_export(self.snap, list(snaps.values()), [link_snapshot(l) for l in links],
-                             persons_by_email=by_email)
+                             persons_by_email=by_email, persons_by_identity=by_identity,
+                             persons=self.current_people(links, snaps))
         self.apply(plan, {l.id: l for l in links}, snaps)
         self.commit("export done")
+
+    def current_people(self, links, snaps):
+        """Google's current copies of the linked people an export may update: from this
+        run's listing when it still has the link's etag, else read in bulk (getBatchGet)."""
+        wanted, found = [], {}
+        for link in links:
+            snap = snaps.get(link.contact_id)
+            if link.state != LINK_ACTIVE or snap is None or not snap.tagged \
+                    or not snap.visible or snap.version == link.synced_version:
+                continue
+            listed = self._listed.get(link.resource_name)
+            if listed is not None and listed.etag == link.etag:
+                found[link.resource_name] = listed
+            else:
+                wanted.append(link.resource_name)
+        if wanted:
+            for resource in people.get_people(self.service, wanted, c.READ_MASK, self.backoff):
+                found[resource["resourceName"]] = c.PersonSnapshot.from_resource(resource)
+        return found
 
     # applying a plan ------------------------------------------------------------------------
     def apply(self, plan, links_by_id, snaps):
         """CRM-side actions first, in order; then Google's, grouped into batch calls."""
         self.made = {}  # resource name -> link made during this plan
-        writes = []
+        writes, creates = [], []
         for action in plan:
             if action.is_google_write:
                 writes.append(action)
+            elif action.kind == c.CREATE_CONTACT:
+                creates.append(action)  # nothing else in the plan refers to them
             else:
                 self.apply_local(action, links_by_id, snaps)
+        self.create_contacts(creates)
         self.apply_google(writes, links_by_id, snaps)
 
     def link_for(self, action, links_by_id):
@@ -280,17 +363,6 @@ class ContactsRunner:
             self._tag(action.contact_id)
             self.counts.updated += 1
             self.log(kind, action.reason, action.contact_id, action.resource_name, subject)
-        elif kind == c.CREATE_CONTACT:
-            contact = self._create_contact(action.values)
-            link = ContactLink(settings_id=self.settings.id, user_id=self.user.id,
-                               contact_id=contact.id, resource_name=action.resource_name,
-                               owner=c.OWNER_GOOGLE, state=LINK_ACTIVE,
-                               etag=action.person.etag, synced_version=contact.version,
-                               base_fields=json.dumps(action.base), synced_at=utcnow())
-            db.session.add(link)
-            self.counts.created += 1
-            self.log(kind, action.reason, contact.id, action.resource_name,
-                     f"{contact.first_name} {contact.last_name}".strip())
         elif kind == c.UPDATE_CONTACT:
             contact = db.session.get(Contact, action.contact_id)
             if contact is None or link is None:
@@ -342,27 +414,67 @@ class ContactsRunner:
             self.remember(link, action.person, action.base,
                           snap.version if snap is not None else action.synced_version)
 
+    def create_contacts(self, actions):
+        """New people from Google as tagged CRM contacts with their links, in bulk (a few
+        statements per chunk, not a flush per contact), cleaned as the contact form would
+        (addresses the CRM refuses are left out)."""
+        from portal.crm.models import ContactPhone
+
+        now = utcnow()
+        for chunk in chunks(actions):
+            rows, extras = [], []
+            for action in chunk:
+                values = action.values
+                emails, seen = [], set()
+                for email, label in values["emails"]:
+                    try:
+                        email = crm_contacts.normalize_email(email)
+                    except crm_contacts.ContactError:
+                        continue
+                    if email not in seen:
+                        seen.add(email)
+                        emails.append((email, crm_contacts._label(label)))
+                phones = [(number.strip(), crm_contacts._label(label))
+                          for number, label in values["phones"] if number.strip()]
+                uid = uuid.uuid4()
+                rows.append(dict(
+                    uid=uid, owner_id=self.user.id, version=1, created_at=now,
+                    modified_at=now, birthday=values["birthday"],
+                    last_name=values["last_name"].strip() or "(no name)",
+                    notes=(values["notes"] or "").strip(),
+                    **{f: (values[f] or "").strip() for f in (
+                        "first_name", "organization", "job_title", "street", "city",
+                        "postal_code", "region", "country")}))
+                extras.append((action, uid, emails, phones))
+            db.session.execute(insert(Contact), rows)
+            ids = dict(db.session.execute(select(Contact.uid, Contact.id).where(
+                Contact.uid.in_([uid for _, uid, _, _ in extras]))).all())
+            emails, phones, tags, links = [], [], [], []
+            for action, uid, contact_emails, contact_phones in extras:
+                contact_id = ids[uid]
+                emails += [dict(contact_id=contact_id, email=e, label=lbl, position=i)
+                           for i, (e, lbl) in enumerate(contact_emails)]
+                phones += [dict(contact_id=contact_id, number=n, label=lbl, position=i)
+                           for i, (n, lbl) in enumerate(contact_phones)]
+                tags.append(dict(contact_id=contact_id, tag_id=self.tag.id))
+                links.append(dict(settings_id=self.settings.id, user_id=self.user.id,
+                                  contact_id=contact_id, resource_name=action.resource_name,
+                                  owner=c.OWNER_GOOGLE, state=LINK_ACTIVE,
+                                  etag=action.person.etag, synced_version=1,
+                                  base_fields=json.dumps(action.base), synced_at=now))
+                self.counts.created += 1
+                self.log(action.kind, action.reason, contact_id, action.resource_name,
+                         f"{action.values['first_name']} {action.values['last_name']}".strip())
+            for table, batch in ((ContactEmail, emails), (ContactPhone, phones),
+                                 (contact_tags, tags), (ContactLink, links)):
+                if batch:
+                    db.session.execute(insert(table), batch)
+
     def _tag(self, contact_id):
         contact = db.session.get(Contact, contact_id)
         if contact is not None and all(t.id != self.tag.id for t in contact.tags):
             contact.tags = list(contact.tags) + [self.tag]
             db.session.flush()
-
-    def _create_contact(self, values):
-        data = crm_contacts.ContactData(
-            last_name=values["last_name"], first_name=values["first_name"],
-            organization=values["organization"], job_title=values["job_title"],
-            street=values["street"], city=values["city"], postal_code=values["postal_code"],
-            region=values["region"], country=values["country"],
-            birthday=values["birthday"], notes=values["notes"],
-            emails=list(values["emails"]), phones=list(values["phones"]),
-            tag_ids=[self.tag.id])
-        try:
-            return crm_contacts.save_contact(self.user, data, today=_far_future())
-        except crm_contacts.ContactError:
-            # An address the CRM refuses: keep the contact, without the addresses at fault.
-            data.emails = [(e, lbl) for e, lbl in data.emails if _valid(e)]
-            return crm_contacts.save_contact(self.user, data, today=_far_future())
 
     def _update_contact(self, contact, values, groups):
         for group in groups:
@@ -379,27 +491,10 @@ class ContactsRunner:
     def apply_google(self, writes, links_by_id, snaps):
         service, pacer, backoff = self.service, self.pacer, self.backoff
         creates = [a for a in writes if a.kind == c.CREATE_PERSON]
-        if creates:
-            created = people.batch_create(service, [a.body for a in creates], c.READ_MASK,
-                                          pacer, backoff)
-            rows = []
-            for action, person in zip(creates, created):
-                if not person:
-                    continue
-                snap = snaps.get(action.contact_id)
-                rows.append(dict(settings_id=self.settings.id, user_id=self.user.id,
-                                 contact_id=action.contact_id,
-                                 resource_name=person["resourceName"],
-                                 etag=person.get("etag") or "", owner=c.OWNER_CRM,
-                                 state=LINK_ACTIVE,
-                                 synced_version=snap.version if snap else None,
-                                 base_fields=json.dumps(action.base), synced_at=utcnow()))
-                self.counts.created += 1
-                self.log(action.kind, action.reason, action.contact_id, person["resourceName"],
-                         self._subject(action, snaps))
-            if rows:
-                db.session.execute(insert(ContactLink), rows)
-            self.commit(f"sent {len(rows)} new contacts")
+        # One call and one commit per acknowledged batch: a worker killed half-way leaves
+        # the links of everything Google answered for.
+        for start in range(0, len(creates), people.MAX_CREATE):
+            self.create_people(creates[start:start + people.MAX_CREATE], snaps)
         self.apply_updates([a for a in writes if a.kind == c.UPDATE_PERSON], links_by_id,
                            snaps)
         deletes = [a for a in writes if a.kind == c.DELETE_PERSON]
@@ -427,6 +522,29 @@ class ContactsRunner:
             for action in adds:
                 self.log(action.kind, action.reason, action.contact_id, action.resource_name,
                          self._subject(action, snaps))
+
+    def create_people(self, creates, snaps):
+        """One batchCreateContacts call (up to 200 people) and the links of what Google made."""
+        created = people.batch_create(self.service, [a.body for a in creates], c.READ_MASK,
+                                      self.pacer, self.backoff)
+        rows = []
+        for action, person in zip(creates, created):
+            if not person:
+                continue
+            snap = snaps.get(action.contact_id)
+            rows.append(dict(settings_id=self.settings.id, user_id=self.user.id,
+                             contact_id=action.contact_id,
+                             resource_name=person["resourceName"],
+                             etag=person.get("etag") or "", owner=c.OWNER_CRM,
+                             state=LINK_ACTIVE,
+                             synced_version=snap.version if snap else None,
+                             base_fields=json.dumps(action.base), synced_at=utcnow()))
+            self.counts.created += 1
+            self.log(action.kind, action.reason, action.contact_id, person["resourceName"],
+                     self._subject(action, snaps))
+        if rows:
+            db.session.execute(insert(ContactLink), rows)
+        self.commit(f"sent {len(rows)} new contacts")
 
     def apply_updates(self, updates, links_by_id, snaps, again=True):
         """Person updates, one batch call per field mask; a stale etag means reading those
@@ -483,12 +601,6 @@ def _valid(email):
         return False
 
 
-def _far_future():
-    from datetime import date
-
-    return date(9999, 12, 31)
-
-
 def run_contacts(settings_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     """Sync one user's contacts now, in this process; returns the SyncRun (see
     portal.sync.calendar.runner.run_mapping for the error handling, which is the same)."""
@@ -502,6 +614,12 @@ def run_contacts(settings_id, direction=DIRECTION_BOTH, run=None, backoff=None):
     if settings is None or settings.tag_id is None:
         return outcome.finish(run, RUN_FAILED, "Contacts sync is off: choose a tag first.")
     user = db.session.get(User, settings.user_id)
+    tag = db.session.get(Tag, settings.tag_id)
+    if tag is None or tag.visibility != TAG_PRIVATE or tag.owner_id != user.id:
+        # Public and corporate tags never sync (settings saved before that rule, or a tag
+        # that changed hands): nothing goes to Google until the user picks a private tag.
+        return outcome.finish(run, RUN_FAILED, "Contacts sync is off: the tag it used is not "
+                              "one of your private tags any more; choose one.")
     conn = google_services.get_connection(user)
     if google_services.connection_usable(user) and CONTACTS_SCOPE not in conn.scope_list:
         return outcome.finish(run, RUN_NEEDS_REAUTH, "Google has not given the portal access "
