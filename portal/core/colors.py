@@ -5,6 +5,7 @@ Google lets an event take one of eleven fixed colours, by ``colorId`` "1"-"11" (
 activity type. Exports send the nearest palette colour; imports show the palette colour
 itself, so an event's colour survives the round trip exactly.
 """
+import functools
 import re
 
 #: colors.get's ``event`` palette (background colours); fixed by Google for years
@@ -38,7 +39,13 @@ def nearest_color_id(value):
     """Google's colorId nearest to ``#rrggbb`` (None for anything else)."""
     if not is_hex_color(value):
         return None
-    rgb = _rgb(value.lower())
+    return _nearest(value.lower())
+
+
+# An export asks this for every event, of a handful of type colours: remember the answers.
+@functools.lru_cache(maxsize=256)
+def _nearest(value):
+    rgb = _rgb(value)
     return min(EVENT_COLORS, key=lambda cid: (_distance(rgb, _rgb(EVENT_COLORS[cid])),
                                              int(cid)))
 

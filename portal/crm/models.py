@@ -59,6 +59,8 @@ activity_participants = db.Table(
     "activity_participants",
     db.Column("activity_id", db.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
     db.Column("user_id", db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # "the activities a user takes part in" (calendars, the export's candidates)
+    db.Index("ix_activity_participants_user_id", "user_id"),
 )
 
 activity_invitees = db.Table(

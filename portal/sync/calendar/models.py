@@ -30,6 +30,9 @@ class EventLink(db.Model):
     __table_args__ = (
         db.UniqueConstraint("mapping_id", "event_id", name="uq_event_links_mapping_id_event_id"),
         db.Index("ix_event_links_ical_uid", "ical_uid"),
+        # "is this activity linked in this mapping?", asked per candidate by the export's
+        # changed-set query: one index probe, never a scan of the mapping's links
+        db.Index("ix_event_links_mapping_id_activity_id", "mapping_id", "activity_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
