@@ -1,7 +1,7 @@
 """push_channels: Google push notification channels (events.watch) per calendar mapping
 
 Revision ID: 20261214_01_push_channels
-Revises: 20261210_02_activity_type_colours
+Revises: 20261210_02_type_colours
 Create Date: 2026-12-14
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '20261214_01_push_channels'
-down_revision = '20261210_02_activity_type_colours'
+down_revision = '20261210_02_type_colours'
 branch_labels = None
 depends_on = None
 

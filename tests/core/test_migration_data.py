@@ -56,3 +56,15 @@ def test_the_demo_seeds_on_top_of_the_default_types(blank_app):
     upgrade()
     assert demo.seed()
     assert sorted(name for name, _ in _types()) == ["Call", "Meeting", "Task"]
+
+
+def test_every_revision_id_fits_alembic_version_on_postgresql():
+    """alembic_version.version_num is VARCHAR(32): a longer id upgrades on SQLite (which
+    ignores lengths) and fails on PostgreSQL."""
+    import pathlib
+    import re
+
+    versions = pathlib.Path(__file__).resolve().parents[2] / "migrations" / "versions"
+    ids = [re.search(r"^revision = '([^']+)'", path.read_text(), re.M).group(1)
+           for path in versions.glob("*.py")]
+    assert ids and [i for i in ids if len(i) > 32] == []

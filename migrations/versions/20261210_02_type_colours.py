@@ -4,8 +4,8 @@
 Existing types get a default colour: Call, Meeting and Task their own, any other type
 Google's Lavender; the admin changes them on the Activity types page.
 
-Revision ID: 20261210_02_activity_type_colours
-Revises: 20261210_01_default_activity_types
+Revision ID: 20261210_02_type_colours
+Revises: 20261210_01_default_types
 Create Date: 2026-12-10
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '20261210_02_activity_type_colours'
-down_revision = '20261210_01_default_activity_types'
+revision = '20261210_02_type_colours'
+down_revision = '20261210_01_default_types'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ A fresh database used to have an empty picklist until ``flask seed-demo`` ran, s
 installation without the demo could not create a single activity. Inserted only when the
 picklist is empty: an installation whose admin already shaped it is left alone.
 
-Revision ID: 20261210_01_default_activity_types
+Revision ID: 20261210_01_default_types
 Revises: 20261202_11_run_attempts
 Create Date: 2026-12-10
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '20261210_01_default_activity_types'
+revision = '20261210_01_default_types'
 down_revision = '20261202_11_run_attempts'
 branch_labels = None
 depends_on = None
