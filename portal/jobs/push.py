@@ -61,9 +61,10 @@ def request_import(mapping):
             return False
         runs = enqueue_sync(mapping.user, mapping, "import")
         run = runs[0] if runs else None
-        if run is not None and getattr(run, "already_running", False) \
-                and run.status != RUN_QUEUED:
-            # That run may have read the calendar before this change: one more follows it.
+        if run is None or (getattr(run, "already_running", False)
+                           and (run.status != RUN_QUEUED or run.direction == "export")):
+            # Another run holds the mapping and will not read this change: it is running (and
+            # may have read the calendar already) or it only exports. One import follows it.
             redis.set(again_key(mapping.id), "1", ex=3600)
         return True
     except (RedisError, QueueUnavailable) as exc:

@@ -141,6 +141,21 @@ def test_a_change_during_the_import_runs_one_more_after_it(app, client, known_ch
     assert queued() == 1          # ...but one more import once it ended
 
 
+def test_a_notification_while_an_export_only_run_waits_is_imported_after_it(
+        client, known_channel, sim, work):
+    from portal.jobs.sync import enqueue_sync
+
+    channel, mapping = known_channel
+    ann = mapping.user
+    sim.insert_event(ann.email, mapping.calendar_id, EVENT)
+    [export] = enqueue_sync(ann, mapping, "export")     # e.g. the scheduler's export cron
+    db.session.commit()
+    assert post(client, channel.channel_id, "the-secret", resource_id="res-1").status_code \
+        == 200
+    work()              # the export runs, then the import the notification asked for
+    assert [a.subject for a in activities()] == ["Made in Google"]
+
+
 @pytest.mark.parametrize("channel_id, token, state, resource", [
     ("c" * 32, "wrong", "exists", None),            # wrong token
     ("c" * 32, None, "exists", None),               # no token
