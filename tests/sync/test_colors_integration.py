@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import google.oauth2.credentials
 import google_auth_httplib2
 import httplib2
+import pytest
 from googleapiclient.discovery import build
 
 from portal.core.colors import EVENT_COLORS
@@ -139,3 +140,34 @@ def test_the_palette_is_googles_colors_get(connect_user, sim):
                     client_options={"api_endpoint": sim.base_url + "/calendar/v3/"})
     palette = service.colors().get().execute()["event"]
     assert {cid: c["background"] for cid, c in palette.items()} == EVENT_COLORS
+
+
+@pytest.mark.parametrize("rule", ["crm_wins", "google_wins", "most_recent"])
+def test_an_admin_recolouring_the_type_edits_no_activity(connect_user, make_activity, sim,
+                                                         sync, activity_types, rule):
+    """A new type colour is no CRM edit: a colour then chosen in Google is imported without
+    a conflict under every rule, an edit of another field in Google repaints nothing, and
+    the new colour goes out with the activity's next change in the CRM."""
+    ann, mapping = connect_user()
+    mapping.conflict_rule = rule
+    activity_types["Meeting"].color = "#5484ed"               # Blueberry (9)
+    db.session.commit()
+    meeting, plain = make_activity(ann, start=START), make_activity(ann, start=START)
+    sync(mapping)
+    meeting_event, plain_event = google_event_id(meeting.uid), google_event_id(plain.uid)
+
+    activity_types["Meeting"].color = "#dc2127"               # the admin: Tomato (11)
+    db.session.commit()
+    sim.patch_event(ann.email, ann.email, meeting_event, {"colorId": "3"})      # Grape
+    sim.patch_event(ann.email, ann.email, plain_event, {"summary": "Renamed in Google"})
+    run = sync(mapping)
+    assert (run.conflicts, run.errors) == (0, 0)
+    assert sim.get_event(ann.email, ann.email, meeting_event)["colorId"] == "3"
+    assert _activity(meeting.id).color == EVENT_COLORS["3"]
+    assert sim.get_event(ann.email, ann.email, plain_event)["colorId"] == "9"
+    assert _activity(plain.id).subject == "Renamed in Google"
+
+    crm.save_activity(_activity(plain.id), actor=ann, location="Room 9")
+    db.session.commit()
+    sync(mapping)
+    assert sim.get_event(ann.email, ann.email, plain_event)["colorId"] == "11"

@@ -180,7 +180,7 @@ def snapshot(activity, externals=(), user_answers=None, contact_answers=None):
         external_organizer=organizer, answers=tuple(user_answers.items()),
         modified_at=activity.modified_at, origin=activity.origin or e.ORIGIN_CRM,
         ical_uid=activity.ical_uid or "", google_event_id=activity.google_event_id or "",
-        color_id=google_color_id(activity))
+        color_id=google_color_id(activity), own_color=activity.color is not None)
 
 
 def google_color_id(activity):

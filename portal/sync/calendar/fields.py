@@ -501,6 +501,17 @@ def usable_base(link, crm_now=None):
     return base
 
 
+def type_colour_as_agreed(crm_now, base, activity, link):
+    """``crm_now`` with the colour last agreed while the activity is unchanged since its last
+    sync and takes its colour from its type: an admin recolouring a type is no edit of its
+    activities (no false conflict, no Google colour overwritten); the new colour goes out
+    with the activity's next change in the CRM."""
+    if base is None or "color" not in base or getattr(activity, "own_color", True) \
+            or link.synced_version is None or activity.version != link.synced_version:
+        return crm_now
+    return dict(crm_now, color=base["color"])
+
+
 #: groups added after bases were first remembered (see :func:`usable_base`)
 LATER_GROUPS = ("color",)
 

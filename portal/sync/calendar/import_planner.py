@@ -18,7 +18,8 @@ from portal.sync.calendar.times import zone_or_utc
 from portal.sync.calendar.snapshots import Context, EventSnapshot, LinkSnapshot
 from portal.sync.calendar.fields import (
     _answer_user, answers_of, _google_edit_time, _state_of_fields, activity_fields,
-    crm_state, event_time, first_base, patch_for, recurrence_lines, rights, role_of, usable_base,
+    crm_state, event_time, first_base, patch_for, recurrence_lines, rights, role_of,
+    type_colour_as_agreed, usable_base,
     with_fields,
 )
 
@@ -294,6 +295,7 @@ class ImportPlanner:
         base = usable_base(link, crm_now)
         if base is None:
             base = first_base(link, activity, crm_now, google_now)
+        crm_now = type_colour_as_agreed(crm_now, base, activity, link)
         winner = m.winner(mapping.conflict_rule, activity.modified_at,
                           _google_edit_time(event, link))
         result = m.merge(FIELD_GROUPS, base, crm_now, google_now, allowed, winner)

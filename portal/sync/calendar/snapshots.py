@@ -100,6 +100,9 @@ class ActivitySnapshot:
     #: the Google colorId the CRM gives the event (its own colour, else its type's nearest
     #: palette colour); None: no colour of its own (the calendar's)
     color_id: str | None = None
+    #: True when the colour is the activity's own (one Google gave it), False when it is
+    #: its type's: an admin recolouring the type edits no activity
+    own_color: bool = False
 
     @property
     def held(self):
