@@ -25,6 +25,14 @@ def create_request(activity):
                               "conferenceSolutionKey": {"type": MEET}}}
 
 
+def state(on, url):
+    """The conference as the merge compares it: the link to join it when one is known, else
+    whether there is one. So a conference Google replaced (a Meet by a Zoom) or filled in
+    late (a pending createRequest) is Google's change and reaches the CRM, while a CRM that
+    asked for a Meet and has no link yet agrees with Google's pending one."""
+    return (url or True) if on else False
+
+
 def has_conference(resource):
     """Whether Google's event carries a conference (of any solution)."""
     data = (resource or {}).get("conferenceData")

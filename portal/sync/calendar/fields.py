@@ -415,7 +415,7 @@ def crm_state(activity, user_id=None, derived_exdates=()):
         "visibility": activity.visibility or "default",
         "reminders": activity.reminders.state(),
         "color": activity.color_id,
-        "conference": bool(activity.conference),
+        "conference": conf.state(activity.conference, activity.conference_url),
         ANSWER: activity.answer_of(user_id) if user_id is not None else None,
     }
 
@@ -444,7 +444,7 @@ def _state_of_fields(fields, organizer_key, user_id):
         "visibility": fields["visibility"],
         "reminders": fields["reminders"].state(),
         "color": fields["color_id"],
-        "conference": bool(fields.get("conference")),
+        "conference": conf.state(fields.get("conference"), fields.get("conference_url")),
         ANSWER: (fields["answer"] or NEEDS_ACTION) if user_id is not None else None,
     }
 

@@ -86,7 +86,7 @@ GROUP_FIELDS = {
     "recurrence": ("recurrence",), "attendees": ("attendees",),
     "visibility": ("visibility",), "reminders": ("reminders",), "color": ("color_id",),
     ANSWER: ("answer",),
-    # compared as a yes/no; the link and name to join it come along when it is imported
+    # compared as the link to join it (see conference.state); the name comes along
     "conference": ("conference", "conference_url", "conference_name"),
 }
 

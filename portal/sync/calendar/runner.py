@@ -373,12 +373,18 @@ class Runner:
                 continue
             if not result.ok:
                 continue
-            self.record_write(action, result.event, activity, links_by_id, rows)
             if result.event and action.activity_id is not None \
                     and "conferenceData" in (action.body or {}):
                 url, name = conference.join_link(result.event)
+                on = conference.has_conference(result.event)
                 self.conferences.append({"row": action.activity_id, "url": url, "name": name,
-                                         "on": conference.has_conference(result.event)})
+                                         "on": on})
+                if action.base and "conference" in action.base:
+                    # The activity is about to hold Google's link: so does the base, or the
+                    # next change of the conference in Google would look like a conflict.
+                    action = replace(action, base=dict(action.base,
+                                                       conference=conference.state(on, url)))
+            self.record_write(action, result.event, activity, links_by_id, rows)
             if action.activity_id in notify and action.kind != e.DELETE_EVENT:
                 self.notified.append(action.activity_id)
         self.clear_guest_notifications()

@@ -100,3 +100,26 @@ def test_unticking_removes_the_meet_in_google(connect_user, make_activity, sim, 
     assert "conferenceData" not in event and "hangoutLink" not in event
     activity = fresh(meeting)
     assert (activity.conference, activity.conference_url) == (False, "")
+
+
+def test_a_meet_replaced_in_google_by_another_conference_brings_its_link(
+        connect_user, make_activity, sim, sync, browser):
+    ann, mapping = connect_user()
+    meeting = make_activity(ann, start=START, conference=True)
+    sync(mapping)
+    event_id = google_event_id(meeting.uid)
+    assert fresh(meeting).conference_name == "Google Meet"
+    sim.patch_event(ann.email, ann.email, event_id, {"conferenceData": ZOOM})
+    run = sync(mapping)
+    assert run.conflicts == 0
+    activity = fresh(meeting)
+    assert (activity.conference, activity.conference_url, activity.conference_name) == (
+        True, "https://zoom.example/j/9911", "Zoom Meeting")
+    page = browser(ann).get(f"/activities/{meeting.id}").get_data(as_text=True)
+    assert "zoom.example/j/9911" in page and "meet.google.com" not in page
+    # Settled, and a CRM edit keeps Google's Zoom.
+    edit(fresh(meeting), location="Room 3")
+    sync(mapping)
+    after = sim.get_event(ann.email, ann.email, event_id)
+    assert after["location"] == "Room 3"
+    assert after["conferenceData"]["conferenceId"] == "9911"
