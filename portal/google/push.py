@@ -28,7 +28,7 @@ from portal.accounts.models import User
 from portal.core.types import utcnow
 from portal.extensions import db
 from portal.google import services as google_services
-from portal.google.client import GoogleError, PermanentError
+from portal.google.client import GoogleError, PermanentError, ReauthorizationNeeded
 from portal.google.models import STATUS_CONNECTED, CalendarMapping, GoogleConnection, PushChannel
 from portal.jobs.connection import get_redis
 
@@ -84,10 +84,17 @@ def open_channel(mapping, now=None):
     token = secrets.token_urlsafe(32)
     channel_id = uuid.uuid4().hex
     client = google_services.client_for(mapping.user, timeout=TIMEOUT)
-    answer = client.execute(client.calendar.events().watch(
-        calendarId=mapping.calendar_id,
-        body={"id": channel_id, "type": "web_hook", "address": address, "token": token,
-              "expiration": int((now + CHANNEL_LIFETIME).timestamp() * 1000)}))
+    try:
+        answer = client.execute(client.calendar.events().watch(
+            calendarId=mapping.calendar_id,
+            body={"id": channel_id, "type": "web_hook", "address": address, "token": token,
+                  "expiration": int((now + CHANNEL_LIFETIME).timestamp() * 1000)}))
+    except ReauthorizationNeeded as exc:
+        # The grant is gone: say so now (banner, scheduled runs skipped), not at the next poll.
+        google_services.mark_needs_reauth(
+            mapping.user, f"Google refused access ({exc.reason or exc.status}); "
+                          "please reconnect.")
+        raise
     expires_at = None
     try:
         expires_at = _from_millis(int(answer.get("expiration")))

@@ -259,3 +259,21 @@ def test_a_refused_watch_is_asked_again_an_hour_later_not_every_tick(push_on, co
     assert sim.stats()["requests"] == {}               # not asked again on the next tick
     get_redis().flushdb()                              # an hour later
     assert push.reconcile() == (1, 0)
+
+
+def test_a_watch_refused_for_a_revoked_grant_asks_the_user_to_reconnect(push_on, connect_user,
+                                                                        sim):
+    from portal.google.models import STATUS_NEEDS_REAUTH, GoogleConnection
+
+    ann, mapping = connect_user()
+    connection = db.session.scalars(db.select(GoogleConnection)
+                                    .where(GoogleConnection.user_id == ann.id)).one()
+    connection.token_expires_at = None       # the next call refreshes its access token
+    connection.access_token_encrypted = None
+    db.session.commit()
+    sim.revoke_grants(ann.email)
+    assert push.reconcile() == (0, 0)
+    db.session.commit()
+    db.session.expire_all()
+    assert connection.status == STATUS_NEEDS_REAUTH
+    assert channels() == []
