@@ -13,9 +13,11 @@ from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import get_queue, get_redis
 from portal.jobs.locks import Lock, contacts_lock_key  # noqa: F401  (named here too)
-from portal.jobs.guarded import JOB_TIMEOUT, RETRY_INTERVALS, guarded
+from portal.jobs.guarded import (
+    JOB_TIMEOUT, RETRY_INTERVALS, current_run, guarded, holder_died,
+)
 from portal.sync.core.runs import (
-    DIRECTION_BOTH, KIND_CONTACTS, RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun,
+    DIRECTION_BOTH, KIND_CONTACTS, RUN_FAILED, RUN_QUEUED, SyncRun,
 )
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,9 @@ def enqueue_contacts_sync(user, settings, direction=DIRECTION_BOTH):
         raise PermissionError("not your contacts sync")
     job_id = f"contacts-{settings.id}-{uuid.uuid4().hex[:12]}"
     lock = Lock(get_redis(), contacts_lock_key(settings.id), token=job_id)
-    if not lock.acquire() and not (_holder_died(settings.id, lock.holder())
-                                   and lock.acquire()):
-        current = _current_run(settings.id, lock.holder())
+    owner = SyncRun.contact_settings_id == settings.id
+    if not lock.acquire() and not (holder_died(owner, lock.holder()) and lock.acquire()):
+        current = current_run(owner, lock.holder())
         if current is not None:
             current.already_running = True
             return current
@@ -54,28 +56,6 @@ def enqueue_contacts_sync(user, settings, direction=DIRECTION_BOTH):
     return run
 
 
-def _current_run(settings_id, job_id=None):
-    run = None
-    if job_id:
-        run = db.session.scalars(db.select(SyncRun).where(SyncRun.job_id == job_id)).first()
-    if run is None:
-        run = db.session.scalars(db.select(SyncRun).where(
-            SyncRun.contact_settings_id == settings_id,
-            SyncRun.status.in_((RUN_QUEUED, RUN_RUNNING, RUN_RETRYING)))
-            .order_by(SyncRun.id.desc())).first()
-    return run
-
-
-def _holder_died(settings_id, job_id):
-    """True when the run holding the lock was left by a dead worker: it is then marked
-    failed and the lock freed (as for the calendar), so this sync starts at once."""
-    from portal.jobs.reaper import sweep_run
-
-    run = _current_run(settings_id, job_id)
-    if run is None or run.job_id != job_id or not sweep_run(run):
-        return False
-    db.session.commit()
-    return True
 
 
 def sync_contacts(settings_id, direction=DIRECTION_BOTH):

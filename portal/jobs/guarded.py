@@ -11,7 +11,7 @@ from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import get_redis
 from portal.jobs.locks import DEFAULT_TTL, Lock
-from portal.sync.core.runs import RUN_FAILED, RUN_RETRYING, SyncRun
+from portal.sync.core.runs import RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +101,28 @@ def _end(run, status, message):
     run.progress = ""
     run.finished_at = utcnow()
     db.session.commit()
+
+
+def current_run(owner, job_id=None):
+    """The run holding a lock: the one of ``job_id`` (the lock's holder), else the newest
+    unfinished run matching ``owner`` (e.g. ``SyncRun.mapping_id == 3``)."""
+    run = None
+    if job_id:
+        run = db.session.scalars(db.select(SyncRun).where(SyncRun.job_id == job_id)).first()
+    if run is None:
+        run = db.session.scalars(db.select(SyncRun).where(
+            owner, SyncRun.status.in_((RUN_QUEUED, RUN_RUNNING, RUN_RETRYING)))
+            .order_by(SyncRun.id.desc())).first()
+    return run
+
+
+def holder_died(owner, job_id):
+    """True when the run holding the lock was left by a dead worker: it is then marked
+    failed and the lock freed (see portal/jobs/reaper.py), so a new sync starts at once."""
+    from portal.jobs.reaper import sweep_run
+
+    run = current_run(owner, job_id)
+    if run is None or run.job_id != job_id or not sweep_run(run):
+        return False
+    db.session.commit()
+    return True

@@ -14,10 +14,12 @@ from rq import Retry
 from portal.core.types import utcnow
 from portal.extensions import db
 from portal.jobs.connection import QueueUnavailable, get_queue, get_redis
-from portal.jobs.guarded import JOB_TIMEOUT, RETRY_INTERVALS, guarded
+from portal.jobs.guarded import (
+    JOB_TIMEOUT, RETRY_INTERVALS, current_run, guarded, holder_died,
+)
 from portal.jobs.locks import Lock, mapping_lock_key
 from portal.sync.core.runs import (
-    DIRECTION_BOTH, DIRECTIONS, RUN_FAILED, RUN_QUEUED, RUN_RETRYING, RUN_RUNNING, SyncRun,
+    DIRECTION_BOTH, DIRECTIONS, RUN_FAILED, RUN_QUEUED, SyncRun,
 )
 
 log = logging.getLogger(__name__)
@@ -43,14 +45,14 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
     for item in mappings:
         job_id = f"sync-{item.id}-{uuid.uuid4().hex[:12]}"
         lock = Lock(get_redis(), mapping_lock_key(item.id), token=job_id)
+        owner = SyncRun.mapping_id == item.id
         try:
-            acquired = lock.acquire() or (_holder_died(item.id, lock.holder())
-                                          and lock.acquire())
+            acquired = lock.acquire() or (holder_died(owner, lock.holder()) and lock.acquire())
         except RedisError as exc:
             log.warning("job queue unreachable: %s", exc.__class__.__name__)
             raise QueueUnavailable() from exc
         if not acquired:
-            current = _current_run(item.id, lock.holder())
+            current = current_run(owner, lock.holder())
             if current is not None:
                 current.already_running = True
                 runs.append(current)
@@ -82,28 +84,6 @@ def enqueue_sync(user, mapping=None, direction=DIRECTION_BOTH):
     return runs
 
 
-def _holder_died(mapping_id, job_id):
-    """True when the run holding the mapping's lock was left by a dead worker: it is then
-    marked failed and the lock freed, so this sync can start at once."""
-    from portal.jobs.reaper import sweep_run
-
-    run = _current_run(mapping_id, job_id)
-    if run is None or run.job_id != job_id or not sweep_run(run):
-        return False
-    db.session.commit()
-    return True
-
-
-def _current_run(mapping_id, job_id):
-    run = None
-    if job_id:
-        run = db.session.scalars(db.select(SyncRun).where(SyncRun.job_id == job_id)).first()
-    if run is None:
-        run = db.session.scalars(db.select(SyncRun).where(
-            SyncRun.mapping_id == mapping_id,
-            SyncRun.status.in_((RUN_QUEUED, RUN_RUNNING, RUN_RETRYING)))
-            .order_by(SyncRun.id.desc())).first()
-    return run
 
 
 def sync_mapping(mapping_id, direction=DIRECTION_BOTH):
