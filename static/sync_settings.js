@@ -14,5 +14,7 @@
       if (note) { note.classList.toggle('d-none', !off); }
     }
     select.addEventListener('change', update);
+    // A calendar chosen before this script ran (a slow page) counts too.
+    update();
   });
 })();

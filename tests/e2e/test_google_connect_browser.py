@@ -44,6 +44,7 @@ def test_admin_configures_user_connects_and_maps_meeting(page, make_user, browse
     page.get_by_label("Google account").fill(GOOGLE_EMAIL)
     page.get_by_role("button", name="Allow").click()
     expect(page.get_by_text(f"Connected to Google as {GOOGLE_EMAIL}")).to_be_visible()
+    page.wait_for_load_state("load")  # the settings page's script runs on load, as a user's
 
     # Map Meeting to a new calendar with export and import on.
     page.get_by_label("Google calendar for Meeting").select_option(
@@ -51,6 +52,7 @@ def test_admin_configures_user_connects_and_maps_meeting(page, make_user, browse
     page.get_by_label("New calendar name for Meeting").fill("CRM Meetings")
     page.get_by_label("Export Meeting to Google").check()
     page.get_by_label("Import Meeting from Google").check()
+    expect(page.get_by_label("Export Meeting to Google")).to_be_enabled()
     page.get_by_role("button", name="Save calendar mappings").click()
     expect(page.get_by_text("Calendar mappings saved.")).to_be_visible()
 
