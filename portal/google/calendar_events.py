@@ -13,7 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from googleapiclient.http import BatchHttpRequest
+from portal.google.batch import BatchRequest
 
 from portal.google.client import (GoogleError, PermanentError, RateLimited,
                                   ReauthorizationNeeded, TransientError, classify_error)
@@ -232,7 +232,7 @@ def _run_batch(service, batch_uri, calendar_id, writes, send_updates, backoff, p
 
         def send():
             answers.clear()
-            batch = BatchHttpRequest(callback=callback, batch_uri=batch_uri)
+            batch = BatchRequest(callback=callback, batch_uri=batch_uri)
             for index in pending:
                 batch.add(_request(service, calendar_id, writes[index], send_updates),
                           request_id=str(index))

@@ -30,7 +30,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
 from googleapiclient.errors import HttpError
-from googleapiclient.http import BatchHttpRequest
+from portal.google.batch import BatchRequest
 
 from portal.google.urls import GoogleEndpoints
 
@@ -268,7 +268,7 @@ def build_people_service(http, endpoints: GoogleEndpoints):
 def new_calendar_batch(endpoints: GoogleEndpoints, callback=None):
     """A Calendar batch request; ``service.new_batch_http_request()`` would ignore the
     configured endpoint and go to Google."""
-    return BatchHttpRequest(callback=callback, batch_uri=endpoints.calendar_batch)
+    return BatchRequest(callback=callback, batch_uri=endpoints.calendar_batch)
 
 
 # -- the client --------------------------------------------------------------------------------
