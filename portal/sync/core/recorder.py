@@ -33,6 +33,8 @@ class Recorder:
 
     def __init__(self, run):
         self.run = run
+        #: read once: after each commit the run is expired, and ``run.id`` would reload it
+        self.run_id = run.id
         self.counts = Counts()
 
     def log(self, action, detail="", activity_id=None, event_id=None, subject="", versions=None,
@@ -50,7 +52,7 @@ class Recorder:
             run.progress = progress[:255]
         if self.counts.entries:
             for entry in self.counts.entries:
-                entry["run_id"] = run.id
+                entry["run_id"] = self.run_id
             # One executemany, not one INSERT per row.
             db.session.execute(insert(SyncRunEntry), self.counts.entries)
             self.counts.entries = []
