@@ -93,13 +93,25 @@ def _upsert(rows):
     if dialect not in ("postgresql", "sqlite"):
         db.session.execute(insert(EventLink), rows)
         return
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(EventLink)
-    keys = ("mapping_id", "event_id")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: stmt.excluded[name] for name in rows[0]
-              if name not in keys and name != "created_at"})
-    db.session.execute(stmt, rows)
+    db.session.execute(_upsert_statement(dialect, tuple(rows[0])), rows)
+
+
+_UPSERTS = {}
+
+
+def _upsert_statement(dialect, columns):
+    """The upsert for rows of ``columns``, built once (SQLAlchemy then compiles it once
+    too: a fresh statement per chunk was compiled again each time)."""
+    stmt = _UPSERTS.get((dialect, columns))
+    if stmt is None:
+        stmt = (postgresql if dialect == "postgresql" else sqlite).insert(EventLink)
+        keys = ("mapping_id", "event_id")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: stmt.excluded[name] for name in columns
+                  if name not in keys and name != "created_at"})
+        _UPSERTS[(dialect, columns)] = stmt
+    return stmt
 
 
 class Runner:
@@ -181,6 +193,11 @@ class Runner:
         Google are always left, and never copied into the new calendar (their activities are
         of Google origin). Every such link goes: the old calendar is no longer synced."""
         mapping = self.mapping
+        if not mapping.retired_calendar_id and mapping.calendar_id:
+            # Links change calendar only with their mapping (events.move takes them to the
+            # target mapping's), and a mapping leaving a calendar retires it: none to look
+            # for, and looking would read every link of the mapping on every run.
+            return
         stale = db.session.scalars(select(EventLink).where(
             EventLink.mapping_id == mapping.id,
             EventLink.calendar_id != (mapping.calendar_id or ""))).all()
@@ -255,18 +272,19 @@ class Runner:
         mapping = self.mapping
         linked_here = exists().where(EventLink.mapping_id == mapping.id,
                                      EventLink.activity_id == Activity.id)
-        # Links that may lead to an action: tombstones, and activities changed since.
-        links = db.session.scalars(select(EventLink).outerjoin(
+        # Activities linked here that left this user's calendar without changing (their
+        # organizer's own sync took over, say): their event leaves.
+        leaving = and_(Activity.id.is_not(None), EventLink.role == ROLE_ORGANIZER,
+                       ~self.candidate_condition(window=False))
+        # Links that may lead to an action: tombstones, activities changed since, and those
+        # leaving (one pass over the mapping's links for all three).
+        found = db.session.execute(select(EventLink, leaving).outerjoin(
             Activity, Activity.id == EventLink.activity_id).where(
             EventLink.mapping_id == mapping.id,
             or_(Activity.id.is_(None), EventLink.synced_version.is_(None),
-                EventLink.synced_version != Activity.version))).all()
-        # Activities linked here that left this user's calendar without changing (their
-        # organizer's own sync took over, say): their event leaves.
-        outside = set(db.session.scalars(select(EventLink.activity_id).join(
-            Activity, Activity.id == EventLink.activity_id).where(
-            EventLink.mapping_id == mapping.id, EventLink.role == ROLE_ORGANIZER,
-            ~self.candidate_condition(window=False))))
+                EventLink.synced_version != Activity.version, leaving))).all()
+        links = [link for link, _ in found]
+        outside = {link.activity_id for link, left in found if left}
         known = {l.id for l in links}
         if outside:
             links += [l for l in in_query(lambda chunk: select(EventLink).where(
@@ -353,7 +371,7 @@ class Runner:
                            destination=(a.target or {}).get("calendar_id"),
                            send_updates="all" if a.activity_id in notify else None)
                   for i, a in enumerate(actions)]
-        results = ce.apply_writes(self.service, self.batch_uri, self.mapping.calendar_id, writes,
+        results = ce.apply_writes(self.service, self.batch_uri, self.snap.calendar_id, writes,
                                   send_updates=self.snap.send_updates, backoff=self.backoff,
                                   pacer=self.pacer)
         conflicts = []
@@ -439,8 +457,9 @@ class Runner:
             self.log(action.kind, action.reason, action.activity_id, action.event_id, subject)
             return
         if link is None:
-            values = dict(mapping_id=self.mapping.id, user_id=self.mapping.user_id,
-                          activity_id=action.activity_id, calendar_id=self.mapping.calendar_id,
+            # (the snapshot's ids: the mapping row is expired after every chunk's commit)
+            values = dict(mapping_id=self.snap.id, user_id=self.snap.user_id,
+                          activity_id=action.activity_id, calendar_id=self.snap.calendar_id,
                           event_id=action.event_id, owner=OWNER_CRM, state=LINK_ACTIVE,
                           role=action.role or ROLE_ORGANIZER,
                           synced_version=activity.version if activity is not None else None,
