@@ -79,6 +79,9 @@ def load_config(instance_path):
         "GOOGLE_PUSH_URL": (os.environ.get("GOOGLE_PUSH_URL") or "").rstrip("/") or None,
         # a burst of notifications for one calendar enqueues one import within this window
         "GOOGLE_PUSH_DEBOUNCE_SECONDS": int(os.environ.get("GOOGLE_PUSH_DEBOUNCE_SECONDS") or 2),
+        # An export reads every candidate of its mapping, not only its queue of changed
+        # activities, at least this often (a backstop for writes made with raw SQL)
+        "EXPORT_FULL_SCAN_HOURS": float(os.environ.get("EXPORT_FULL_SCAN_HOURS") or 6),
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

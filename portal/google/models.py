@@ -129,6 +129,9 @@ class CalendarMapping(db.Model):
     #: "leave" | "delete" (see the class docstring)
     retired_action: Mapped[str | None] = mapped_column(db.String(16))
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the export last read every candidate of this mapping (not only its queue of
+    #: changed activities); NULL: the next export must (a change the queue cannot express)
+    export_scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user = relationship("User")

@@ -146,8 +146,13 @@ def forget_user_links(user):
     """Delete the EventLinks of ``user``'s activities (the "forget links" choice on
     disconnect). Tombstones stay: they are deletes made in the CRM that the next export
     still owes Google, or a reconnect would bring those activities back."""
+    from portal.sync.calendar import export_queue
+
     db.session.execute(delete(EventLink).where(EventLink.user_id == user.id,
-                                               EventLink.activity_id.is_not(None)))
+                                               EventLink.activity_id.is_not(None))
+                       .execution_options(export_queue=export_queue.HANDLED))
+    # Their activities are unlinked now: the user's exports read every candidate again.
+    export_queue.rescan(db.session.connection(), user_id=user.id)
 
 
 def tombstone_links(activity):
@@ -155,8 +160,12 @@ def tombstone_links(activity):
     (the FK's ON DELETE SET NULL does the same where the database enforces it), with the
     time of the delete (a Google edit made later wins under "most recent")."""
     if activity.id is not None:
+        from portal.sync.calendar.export_queue import HANDLED
+
+        # (every export reads its tombstones: nothing to queue)
         db.session.execute(update(EventLink).where(EventLink.activity_id == activity.id)
-                           .values(activity_id=None, crm_deleted_at=utcnow()))
+                           .values(activity_id=None, crm_deleted_at=utcnow())
+                           .execution_options(export_queue=HANDLED))
 
 
 def moved_occurrences(activity):

@@ -12,6 +12,7 @@ from portal.crm.models import Activity, activity_invitees, activity_responses
 from portal.crm.reminders import Reminders
 from portal.extensions import db
 from portal.sync.calendar import engine as e
+from portal.sync.calendar.export_queue import HANDLED
 from portal.sync.calendar.directory import key_id
 from portal.sync.calendar.models import ExternalAttendee
 
@@ -113,11 +114,12 @@ def apply_answers(activity, answers, skip_users=()):
                 set_answer(activity.id, user_id, status)
         elif contact_id is not None:
             if contact_id in invitee_ids:
+                # (an answer, not an edit: no version bump, nothing for the export)
                 db.session.execute(update(activity_invitees).where(
                     activity_invitees.c.activity_id == activity.id,
                     activity_invitees.c.contact_id == contact_id,
                     activity_invitees.c.response_status != status).values(
-                    response_status=status))
+                    response_status=status).execution_options(export_queue=HANDLED))
         else:
             db.session.execute(update(ExternalAttendee).where(
                 ExternalAttendee.activity_id == activity.id,
@@ -134,7 +136,7 @@ def set_identity(activity_id, event):
     event_id = resource.get("id") or None
     table = Activity.__table__
     db.session.execute(update(table).where(table.c.id == activity_id).values(
-        ical_uid=ical_uid, google_event_id=event_id))
+        ical_uid=ical_uid, google_event_id=event_id).execution_options(export_queue=HANDLED))
 
 
 def write_fields(activity, fields, groups, directory, organizer_id, user):
@@ -216,7 +218,9 @@ def create_activities(actions, directory, *, user, type_id):
         people.append((participant_ids, invitees, unknown, fields, organizer_id))
     # One executemany, then the new ids by their UIDs (INSERT .. RETURNING in parameter
     # order falls back to a statement per row on SQLite).
-    db.session.execute(insert(table), rows)
+    # Activities made in Google are never exported as new, and the links the import makes
+    # for them say they are in sync: nothing for any export queue.
+    db.session.execute(insert(table).execution_options(export_queue=HANDLED), rows)
     by_uid = {}
     for chunk in _chunked([r["uid"] for r in rows], 500):
         by_uid.update((uid, row_id) for row_id, uid in db.session.execute(
@@ -251,7 +255,7 @@ def create_activities(actions, directory, *, user, type_id):
                            (ExternalAttendee.__table__, external_rows),
                            (activity_responses, answer_rows)):
         for chunk in _chunked(values, 1000):
-            db.session.execute(insert(target), chunk)
+            db.session.execute(insert(target).execution_options(export_queue=HANDLED), chunk)
     return list(zip(actions, ids))
 
 

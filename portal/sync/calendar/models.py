@@ -120,3 +120,18 @@ class GuestNotification(db.Model):
     requested_by_id: Mapped[int | None] = mapped_column(
         db.ForeignKey("users.id", ondelete="SET NULL"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportQueueEntry(db.Model):
+    """An activity one export mapping must look at again (see
+    :mod:`portal.sync.calendar.export_queue`). ``seq`` goes up with every enqueue of the
+    pair, so an export removes only the entry it read, never one a later change re-queued."""
+
+    __tablename__ = "export_queue"
+
+    mapping_id: Mapped[int] = mapped_column(
+        db.ForeignKey("calendar_mappings.id", ondelete="CASCADE"), primary_key=True)
+    #: no foreign key: a deleted activity's entry is harmless (its links are tombstones)
+    activity_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(default=1)
+from portal.sync.calendar import export_queue  # noqa: E402,F401  (queues changes for the export)

@@ -32,14 +32,15 @@ from portal.google import services as google_services
 from portal.google.client import PermanentError
 from portal.google.models import CalendarMapping
 from portal.jobs.connection import get_redis
-from portal.sync.calendar import conference, crm_writes
+from portal.sync.calendar import conference, crm_writes, export_queue
 from portal.sync.calendar import engine as e
 from portal.sync.calendar.directory import (
     Directory, Snapshots, emails_of_user, event_state, link_snapshot, load_activities,
     organizer_linked, self_answering, syncing_calendars,
 )
 from portal.sync.calendar.models import (
-    LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, ROLE_ORGANIZER, EventLink, GuestNotification,
+    LINK_ACTIVE, LINK_DETACHED, OWNER_CRM, ROLE_ORGANIZER, EventLink, ExportQueueEntry,
+    GuestNotification,
 )
 from portal.sync.core import outcome
 from portal.sync.core.bulk import chunks, in_query
@@ -150,6 +151,8 @@ class Runner:
         self.made_links = {}
         #: activities whose guests Google was asked to email in the current chunk
         self.notified = []
+        #: activities Google refused a write of: they stay in the export queue
+        self.failed_ids = set()
         self.directory = Directory(owner_id=self.user.id)
         self.ctx = e.Context()
 
@@ -170,15 +173,16 @@ class Runner:
             # A core UPDATE: the ORM would bump (and check) the version of each activity.
             table = Activity.__table__
             db.session.execute(update(table).where(table.c.id == bindparam("row")).values(
-                ical_uid=bindparam("ical"), google_event_id=bindparam("event")),
-                self.identities)
+                ical_uid=bindparam("ical"), google_event_id=bindparam("event"))
+                .execution_options(export_queue=export_queue.HANDLED), self.identities)
             self.identities = []
         if self.conferences:
             # Google's answer, not a CRM edit: no version bump (as for identities above).
             table = Activity.__table__
             db.session.execute(update(table).where(table.c.id == bindparam("row")).values(
                 conference=bindparam("on"), conference_url=bindparam("url"),
-                conference_name=bindparam("name")), self.conferences)
+                conference_name=bindparam("name"))
+                .execution_options(export_queue=export_queue.HANDLED), self.conferences)
             self.conferences = []
         self.recorder.flush(progress)
 
@@ -226,7 +230,9 @@ class Runner:
         if stale:
             db.session.execute(delete(EventLink).where(
                 EventLink.id.in_([l.id for l in stale])).execution_options(
-                synchronize_session=False))
+                synchronize_session=False, export_queue=export_queue.HANDLED))
+        # Its links in the new calendar are yet to be made: the export reads everything.
+        mapping.export_scanned_at = None
         mapping.retired_calendar_id = None
         mapping.retired_action = None
         mapping.retired_at = None
@@ -267,8 +273,59 @@ class Runner:
         return condition
 
     def export(self):
-        """Send what changed since Google last acknowledged it. The changed set is worked out
-        in SQL, so an unchanged calendar costs the same few queries whatever its size."""
+        """Send what changed since Google last acknowledged it: the activities queued for
+        this mapping (:mod:`portal.sync.calendar.export_queue`), or every candidate when a
+        full scan is due. Either way the changed set is worked out in SQL, so an unchanged
+        calendar costs the same few queries whatever its size."""
+        mapping = self.mapping
+        queued = dict(db.session.execute(select(
+            ExportQueueEntry.activity_id, ExportQueueEntry.seq).where(
+            ExportQueueEntry.mapping_id == mapping.id)).all())
+        started = utcnow()
+        full = self.full_scan_due(started)
+        if full:
+            links, outside, new = self.changed_by_scan()
+        else:
+            links, outside, new = self.changed_in_queue(sorted(queued))
+        dirty = new | outside | {l.activity_id for l in links if l.activity_id is not None}
+        # Linked activities no longer in this user's scope (moved to another organizer):
+        # their event leaves this calendar, or the meeting would be shown twice.
+        in_scope = set(in_query(lambda chunk: select(Activity.id).where(
+            Activity.id.in_(chunk), self.scope_condition()), outside)) if outside else set()
+        rows = load_activities(sorted(dirty))
+        existing = {a.id for a in rows}
+        built = Snapshots(rows)
+        snaps = [built.of(a) for a in rows]
+        self.snaps.update((s.id, s) for s in snaps)
+        relevant = links
+        emails = {a.get("email") for l in relevant for a in (event_state(l) or {}).get(
+            "attendees") or () if isinstance(a, dict)}
+        self.directory.lookup(emails)
+        self.ctx = e.Context(people=self.directory.people(),
+                             organizer_linked=organizer_linked(existing))
+        plan = e.plan_export(self.snap, snaps, [link_snapshot(l, existing) for l in relevant],
+                             out_of_scope=outside - in_scope, ctx=self.ctx)
+        # The snapshots say all a write needs: the rows leave the session, so the commit
+        # after each batch does not expire (and later reload) thousands of them.
+        for row in rows:
+            db.session.expunge(row)
+        # This mapping's own link bookkeeping is settled below, not queued again.
+        db.session.info["export_queue_quiet"] = mapping.id
+        try:
+            plan = self.find_existing_events(plan)
+            self.apply_export_plan(plan, {}, {l.id: l for l in links})
+        finally:
+            db.session.info.pop("export_queue_quiet", None)
+        self.settle_queue(queued, dirty, started if full else None)
+
+    def full_scan_due(self, now):
+        scanned = self.mapping.export_scanned_at
+        hours = current_app.config.get("EXPORT_FULL_SCAN_HOURS", 6)
+        return scanned is None or scanned < now - timedelta(hours=hours)
+
+    def changed_by_scan(self):
+        """(links, leaving ids, unlinked candidate ids) read from every link and candidate
+        of the mapping."""
         mapping = self.mapping
         linked_here = exists().where(EventLink.mapping_id == mapping.id,
                                      EventLink.activity_id == Activity.id)
@@ -292,30 +349,60 @@ class Runner:
                       if l.id not in known]
         new = set(db.session.scalars(select(Activity.id).where(
             self.candidate_condition(), ~linked_here)))
-        dirty = new | outside | {l.activity_id for l in links if l.activity_id is not None}
-        # Linked activities no longer in this user's scope (moved to another organizer):
-        # their event leaves this calendar, or the meeting would be shown twice.
-        in_scope = set(in_query(lambda chunk: select(Activity.id).where(
-            Activity.id.in_(chunk), self.scope_condition()), outside)) if outside else set()
-        rows = load_activities(sorted(dirty))
-        existing = {a.id for a in rows}
-        built = Snapshots(rows)
-        snaps = [built.of(a) for a in rows]
-        self.snaps.update((s.id, s) for s in snaps)
-        relevant = links
-        emails = {a.get("email") for l in relevant for a in (event_state(l) or {}).get(
-            "attendees") or () if isinstance(a, dict)}
-        self.directory.lookup(emails)
-        self.ctx = e.Context(people=self.directory.people(),
-                             organizer_linked=organizer_linked(existing))
-        plan = e.plan_export(self.snap, snaps, [link_snapshot(l, existing) for l in relevant],
-                             out_of_scope=outside - in_scope, ctx=self.ctx)
-        # The snapshots say all a write needs: the rows leave the session, so the commit
-        # after each batch does not expire (and later reload) thousands of them.
-        for row in rows:
-            db.session.expunge(row)
-        plan = self.find_existing_events(plan)
-        self.apply_export_plan(plan, {}, {l.id: l for l in links})
+        return links, outside, new
+
+    def changed_in_queue(self, ids):
+        """The same as :meth:`changed_by_scan`, for the queued activities ``ids`` only (plus
+        every tombstone: an index seek)."""
+        mapping = self.mapping
+        links = list(db.session.scalars(select(EventLink).where(
+            EventLink.mapping_id == mapping.id, EventLink.activity_id.is_(None))))
+        if not ids:
+            return links, set(), set()
+        versions = {}
+        for chunk in chunks(ids):
+            versions.update(db.session.execute(select(Activity.id, Activity.version).where(
+                Activity.id.in_(chunk))).all())
+        outside = set(in_query(lambda chunk: select(EventLink.activity_id).join(
+            Activity, Activity.id == EventLink.activity_id).where(
+            EventLink.mapping_id == mapping.id, EventLink.role == ROLE_ORGANIZER,
+            EventLink.activity_id.in_(chunk), ~self.candidate_condition(window=False)), ids))
+        theirs = in_query(lambda chunk: select(EventLink).where(
+            EventLink.mapping_id == mapping.id, EventLink.activity_id.in_(chunk)), ids)
+        links += [l for l in theirs if l.activity_id in outside or l.synced_version is None
+                  or l.synced_version != versions.get(l.activity_id)]
+        linked_here = exists().where(EventLink.mapping_id == mapping.id,
+                                     EventLink.activity_id == Activity.id)
+        new = set(in_query(lambda chunk: select(Activity.id).where(
+            Activity.id.in_(chunk), self.candidate_condition(), ~linked_here), ids))
+        return links, outside, new
+
+    def settle_queue(self, queued, processed, scanned_at):
+        """The export is done: its queue entries go, except for activities it still owes
+        Google (a write refused, a link left behind its activity's version), which stay
+        queued (or are queued) for the next run. An entry re-queued meanwhile (a higher
+        ``seq``) stays too. ``scanned_at``: a full scan started then."""
+        mapping = self.mapping
+        looked_at = set(queued) | set(processed)
+        owed = set(self.failed_ids) & looked_at
+        for chunk in chunks(sorted(looked_at)):
+            owed.update(db.session.scalars(select(EventLink.activity_id).join(
+                Activity, Activity.id == EventLink.activity_id).where(
+                EventLink.mapping_id == mapping.id, EventLink.activity_id.in_(chunk),
+                or_(EventLink.synced_version.is_(None),
+                    EventLink.synced_version != Activity.version))))
+        export_queue.put(db.session.connection(),
+                         {(mapping.id, a) for a in owed if a not in queued})
+        done = [{"m": mapping.id, "a": a, "s": seq} for a, seq in sorted(queued.items())
+                if a not in owed]
+        if done:
+            table = ExportQueueEntry.__table__
+            db.session.execute(delete(table).where(
+                table.c.mapping_id == bindparam("m"), table.c.activity_id == bindparam("a"),
+                table.c.seq <= bindparam("s")), done)
+        if scanned_at is not None:
+            mapping.export_scanned_at = scanned_at
+        self.commit()
 
     def find_existing_events(self, plan):
         """Before inserting an activity that already has an event at Google (added into
@@ -380,6 +467,8 @@ class Runner:
             subject = activity.subject if activity is not None else ""
             if result.error is not None:
                 self.counts.errors += 1
+                if action.activity_id is not None:
+                    self.failed_ids.add(action.activity_id)
                 message = f"Google rejected the event: {result.error}"
                 self.log("error", message, action.activity_id, action.event_id, subject)
                 link = self.link_for(action, links_by_id)
