@@ -1,5 +1,6 @@
 """The export's queue of changed activities: export_queue(mapping_id, activity_id, seq) and
-calendar_mappings.export_scanned_at (NULL: the next export reads every candidate)
+calendar_mappings.export_scanned_at (NULL: the next export reads every candidate) and
+export_rescans (bumped by every request for a full scan)
 
 Revision ID: 20261217_02_export_queue
 Revises: 20261217_01_export_scan_index
@@ -29,9 +30,12 @@ def upgrade():
     )
     with op.batch_alter_table('calendar_mappings') as batch:
         batch.add_column(sa.Column('export_scanned_at', sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column('export_rescans', sa.Integer(), server_default='0',
+                                   nullable=False))
 
 
 def downgrade():
     with op.batch_alter_table('calendar_mappings') as batch:
+        batch.drop_column('export_rescans')
         batch.drop_column('export_scanned_at')
     op.drop_table('export_queue')

@@ -132,6 +132,9 @@ class CalendarMapping(db.Model):
     #: when the export last read every candidate of this mapping (not only its queue of
     #: changed activities); NULL: the next export must (a change the queue cannot express)
     export_scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: bumped by every request for a full scan: an export that began before one does not
+    #: record its own scan as the answer to it
+    export_rescans: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user = relationship("User")

@@ -227,3 +227,87 @@ def test_deleting_and_retyping_need_no_queue_entry_of_their_own(connect_user, ma
     run = sync(mapping)
     assert run.deleted == 2
     assert [e for e in sim.events(ann.email, ann.email) if e.get("status") != "cancelled"] == []
+
+
+def _while_the_export_runs(app, monkeypatch, change):
+    """``change()`` commits in another request once the export has sent its writes (before
+    it settles its queue and records its scan)."""
+    real = runner_module.Runner.apply_export_plan
+
+    def patched(self, *args):
+        real(self, *args)
+
+        def elsewhere():
+            with app.app_context():
+                change()
+                db.session.commit()
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+
+    monkeypatch.setattr(runner_module.Runner, "apply_export_plan", patched)
+
+
+def test_a_full_scan_asked_for_while_one_runs_still_happens(app, connect_user, make_activity,
+                                                            sim, sync, monkeypatch):
+    """The organizer turns Export on while a participant's periodic full scan runs: that
+    scan began before the change, so it cannot count as the scan the change asks for."""
+    ann, ann_mapping = connect_user()
+    bob, bob_mapping = connect_user("bob@example.com", export_enabled=False)
+    meeting = make_activity(bob, subject="Bob's meeting", start=START, participants=[ann])
+    assert sync(ann_mapping).created == 1  # Bob exports nothing: Ann's calendar shows it
+    mapping = db.session.get(CalendarMapping, ann_mapping.id)
+    mapping.export_scanned_at -= timedelta(hours=7)  # the periodic full scan is due
+    db.session.commit()
+
+    def bob_turns_export_on():
+        db.session.get(CalendarMapping, bob_mapping.id).export_enabled = True
+
+    _while_the_export_runs(app, monkeypatch, bob_turns_export_on)
+    sync(ann_mapping, "export")
+    monkeypatch.undo()
+    assert sync(ann_mapping, "export").deleted == 1  # Bob's own sync shows it now
+    sync(bob_mapping, "export")
+    assert summary(sim, bob, meeting) == "Bob's meeting"
+
+
+def test_synchronize_from_moved_earlier_during_the_first_export_is_honoured(
+        app, connect_user, make_activity, sim, sync, monkeypatch):
+    from datetime import date
+
+    from portal.accounts.models import User
+    from portal.google import services
+
+    ann, mapping = connect_user(sync_from=date(2031, 6, 1))
+    may = make_activity(ann, subject="May", start=START)
+
+    def earlier():
+        services.save_sync_settings(db.session.get(User, ann.id), auto_sync=False,
+                                    period_minutes=60, sync_from=date(2031, 5, 1))
+
+    _while_the_export_runs(app, monkeypatch, earlier)
+    assert sync(mapping, "export").created == 0
+    monkeypatch.undo()
+    assert sync(mapping, "export").created == 1
+    assert summary(sim, ann, may) == "May"
+
+
+def test_an_edit_survives_a_failed_savepoint_in_its_transaction(connect_user, make_activity,
+                                                                activity_types, sim, sync):
+    from portal.crm.models import ActivityType
+
+    ann, mapping = connect_user()
+    meeting = make_activity(ann, subject="Before", start=START)
+    sync(mapping)
+    crm.save_activity(db.session.get(Activity, meeting.id), actor=ann, subject="After")
+    try:
+        with db.session.begin_nested():  # something else in the request fails, handled
+            db.session.add(ActivityType(name="Meeting", position=99, active=True,
+                                        color="#000000"))
+            db.session.flush()
+    except Exception:  # noqa: BLE001 - the duplicate name, expected
+        pass
+    db.session.commit()
+    assert sync(mapping, "export").updated == 1
+    assert summary(sim, ann, meeting) == "After"

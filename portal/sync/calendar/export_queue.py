@@ -106,20 +106,26 @@ def enqueue(connection, activity_ids):
 
 
 def rescan(connection, *, type_ids=None, user_id=None, everything=False):
-    """Mark mappings (of ``type_ids``, of ``user_id``, or all) for a full scan."""
+    """Ask the mappings (of ``type_ids``, of ``user_id``, or all) for a full scan: their
+    ``export_scanned_at`` goes NULL and ``export_rescans`` up, so an export already under
+    way does not answer the request with a scan it began before it. The rows are locked in
+    id order first (PostgreSQL), so two of these never wait on each other."""
     from portal.google.models import CalendarMapping
 
     table = CalendarMapping.__table__
-    stmt = update(table).values(export_scanned_at=None)
+    which = select(table.c.id).order_by(table.c.id).with_for_update()
     if everything:
         pass
     elif type_ids:
-        stmt = stmt.where(table.c.activity_type_id.in_(sorted(type_ids)))
+        which = which.where(table.c.activity_type_id.in_(sorted(type_ids)))
     elif user_id is not None:
-        stmt = stmt.where(table.c.user_id == user_id)
+        which = which.where(table.c.user_id == user_id)
     else:
         return
-    connection.execute(stmt.where(table.c.export_scanned_at.is_not(None)))
+    ids = [row[0] for row in connection.execute(which)]
+    for chunk in chunks(ids):
+        connection.execute(update(table).where(table.c.id.in_(chunk)).values(
+            export_scanned_at=None, export_rescans=table.c.export_rescans + 1))
 
 
 # -- the session hooks -----------------------------------------------------------------------
@@ -139,15 +145,46 @@ def _old_and_new(obj, name):
             + list(history.unchanged or ()) if v is not None}
 
 
+@event.listens_for(Session, "before_flush")
+def _rescan_for_changed_settings(session, flush_context, instances):
+    """A mapping's calendar, type or Export switch, or a user's Synchronize from, about to
+    change: the mappings concerned read everything at their next export. Done before the
+    flush writes the mapping rows, so the rows are locked in one order (see :func:`rescan`)."""
+    from portal.google.models import CalendarMapping, GoogleSyncSettings
+
+    type_ids, users = set(), set()
+    for obj in session.new:
+        if isinstance(obj, CalendarMapping):
+            type_ids.add(obj.activity_type_id)
+        elif isinstance(obj, GoogleSyncSettings) and obj.sync_from is not None:
+            users.add(obj.user_id)  # (no settings row read as no Synchronize from)
+    for obj in session.dirty:
+        if isinstance(obj, CalendarMapping) and _changed(obj, _MAPPING_SCOPE_COLUMNS):
+            type_ids.update(_old_and_new(obj, "activity_type_id"))
+        elif isinstance(obj, GoogleSyncSettings) and _changed(obj, ("sync_from",)):
+            users.add(obj.user_id)
+    for obj in session.deleted:
+        if isinstance(obj, CalendarMapping):
+            type_ids.add(obj.activity_type_id)
+    type_ids.discard(None)
+    users.discard(None)
+    if not (type_ids or users):
+        return
+    connection = session.connection()
+    if type_ids:
+        rescan(connection, type_ids=type_ids)
+    for user_id in sorted(users):
+        rescan(connection, user_id=user_id)
+
+
 @event.listens_for(Session, "after_flush")
 def _queue_flushed_changes(session, flush_context):
     """Note what this flush changed (the session still shows the pre-flush state here), for
     :func:`_write_pending` to queue when the transaction commits."""
     from portal.crm.models import Activity
-    from portal.google.models import CalendarMapping, GoogleSyncSettings
     from portal.sync.calendar.models import EventLink
 
-    activity_ids, pairs, type_ids, users = set(), set(), set(), set()
+    activity_ids, pairs = set(), set()
     quiet = session.info.get("export_queue_quiet")
     for obj in session.new:
         if isinstance(obj, Activity):
@@ -155,10 +192,6 @@ def _queue_flushed_changes(session, flush_context):
         elif isinstance(obj, EventLink):
             if obj.synced_version is None and obj.activity_id is not None:
                 pairs.add((obj.mapping_id, obj.activity_id))
-        elif isinstance(obj, CalendarMapping):
-            type_ids.add(obj.activity_type_id)
-        elif isinstance(obj, GoogleSyncSettings) and obj.sync_from is not None:
-            users.add(obj.user_id)  # (no settings row read as no Synchronize from)
     for obj in session.dirty:
         if isinstance(obj, Activity):
             if session.is_modified(obj):
@@ -169,25 +202,17 @@ def _queue_flushed_changes(session, flush_context):
                 pairs.update((m, obj.activity_id) for m in _old_and_new(obj, "mapping_id"))
             elif quiet != obj.mapping_id and _changed(obj, _LINK_SYNC_COLUMNS):
                 pairs.update((obj.mapping_id, a) for a in _old_and_new(obj, "activity_id"))
-        elif isinstance(obj, CalendarMapping):
-            if _changed(obj, _MAPPING_SCOPE_COLUMNS):
-                type_ids.update(_old_and_new(obj, "activity_type_id"))
-        elif isinstance(obj, GoogleSyncSettings):
-            if _changed(obj, ("sync_from",)):
-                users.add(obj.user_id)
     for obj in session.deleted:
         if isinstance(obj, EventLink) and obj.activity_id is not None \
                 and quiet != obj.mapping_id:
             pairs.add((obj.mapping_id, obj.activity_id))
-        elif isinstance(obj, CalendarMapping):
-            type_ids.add(obj.activity_type_id)
-    if not (activity_ids or pairs or type_ids or users):
+    if not (activity_ids or pairs):
         return
     # Written at commit, once for all of the transaction's flushes (an import flushes once
     # per event it applies).
-    pending = session.info.setdefault(_PENDING, ([], [], [], []))
-    for bucket, found in zip(pending, (activity_ids, pairs, type_ids, users)):
-        bucket.extend(found)
+    pending = session.info.setdefault(_PENDING, ([], []))
+    pending[0].extend(activity_ids)
+    pending[1].extend(pairs)
 
 
 _PENDING = "export_queue_pending"
@@ -199,22 +224,21 @@ def _write_pending(session):
     pending = session.info.pop(_PENDING, None)
     if pending is None:
         return
-    activity_ids, pairs, type_ids, users = (set(bucket) for bucket in pending)
+    activity_ids, pairs = (set(bucket) for bucket in pending)
     connection = session.connection()
     activity_ids.discard(None)
     if activity_ids:
         pairs |= pairs_for(connection, activity_ids)
     put(connection, pairs)
-    type_ids.discard(None)
-    if type_ids:
-        rescan(connection, type_ids=type_ids)
-    for user_id in users:
-        rescan(connection, user_id=user_id)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session):
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session, transaction):
+    """The transaction is over (committed: written already; rolled back: nothing to queue).
+    A savepoint's end keeps it: its flushes are undone, but queueing too much costs an
+    export a look at an unchanged activity, and too little would lose an edit."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -228,18 +252,22 @@ def _queue_bulk_statements(orm_execute_state):
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     connection = state.session.connection()
-    if name == "activities" and state.is_update:
+    parameters = state.parameters
+    one_row_of_parameters = parameters is None or isinstance(parameters, dict)
+    if name == "activities" and state.is_update and one_row_of_parameters:
         # The rows it is about to change, read first in the same transaction; queued once
         # it ran, so a new type or organizer brings its own mappings in.
         matching = select(table.c.id)
         if state.statement.whereclause is not None:
             matching = matching.where(state.statement.whereclause)
-        ids = [row[0] for row in connection.execute(matching)]
+        ids = [row[0] for row in connection.execute(matching, parameters or {})]
         result = state.invoke_statement()
         enqueue(connection, ids)
         return result
     if name == "activities" and state.is_delete:
         return None  # their links become tombstones, which every export reads
     if name in _ACTIVITY_TABLES or (name == "event_links" and not state.is_insert):
+        # (an UPDATE run once per row of parameters lands here too: which rows it changes
+        # is known only to the database)
         rescan(connection, everything=True)
     return None

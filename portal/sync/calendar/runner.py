@@ -282,7 +282,12 @@ class Runner:
             ExportQueueEntry.activity_id, ExportQueueEntry.seq).where(
             ExportQueueEntry.mapping_id == mapping.id)).all())
         started = utcnow()
-        full = self.full_scan_due(started)
+        # read now, not from the run's copy of the mapping: a full scan answers the
+        # requests made before it began, and only those
+        scanned_at, rescans = db.session.execute(select(
+            CalendarMapping.export_scanned_at, CalendarMapping.export_rescans).where(
+            CalendarMapping.id == mapping.id)).one()
+        full = self.full_scan_due(scanned_at, started)
         if full:
             links, outside, new = self.changed_by_scan()
         else:
@@ -316,12 +321,12 @@ class Runner:
             self.apply_export_plan(plan, {}, {l.id: l for l in links})
         finally:
             db.session.info.pop("export_queue_quiet", None)
-        self.settle_queue(queued, dirty, started if full else None)
+        self.settle_queue(queued, dirty, (started, rescans) if full else None)
 
-    def full_scan_due(self, now):
-        scanned = self.mapping.export_scanned_at
+    @staticmethod
+    def full_scan_due(scanned_at, now):
         hours = current_app.config.get("EXPORT_FULL_SCAN_HOURS", 6)
-        return scanned is None or scanned < now - timedelta(hours=hours)
+        return scanned_at is None or scanned_at < now - timedelta(hours=hours)
 
     def changed_by_scan(self):
         """(links, leaving ids, unlinked candidate ids) read from every link and candidate
@@ -377,11 +382,12 @@ class Runner:
             Activity.id.in_(chunk), self.candidate_condition(), ~linked_here), ids))
         return links, outside, new
 
-    def settle_queue(self, queued, processed, scanned_at):
+    def settle_queue(self, queued, processed, scanned):
         """The export is done: its queue entries go, except for activities it still owes
         Google (a write refused, a link left behind its activity's version), which stay
         queued (or are queued) for the next run. An entry re-queued meanwhile (a higher
-        ``seq``) stays too. ``scanned_at``: a full scan started then."""
+        ``seq``) stays too. ``scanned``: (start time, rescan counter read then) of a full
+        scan."""
         mapping = self.mapping
         looked_at = set(queued) | set(processed)
         owed = set(self.failed_ids) & looked_at
@@ -400,8 +406,14 @@ class Runner:
             db.session.execute(delete(table).where(
                 table.c.mapping_id == bindparam("m"), table.c.activity_id == bindparam("a"),
                 table.c.seq <= bindparam("s")), done)
-        if scanned_at is not None:
-            mapping.export_scanned_at = scanned_at
+        if scanned is not None:
+            started, rescans = scanned
+            # Unless a full scan was asked for while this one ran (a rescan bumped the
+            # counter): then the next export scans again.
+            table = CalendarMapping.__table__
+            db.session.execute(update(table).where(
+                table.c.id == mapping.id, table.c.export_rescans == rescans).values(
+                export_scanned_at=started))
         self.commit()
 
     def find_existing_events(self, plan):
@@ -477,6 +489,10 @@ class Runner:
                 continue
             if result.conflict_event is not None:
                 conflicts.append((action, result.conflict_event))
+                if action.activity_id is not None:
+                    # decided below as an import would; whatever it decides, the next
+                    # export looks again (an insert met this way has no link to say so)
+                    self.failed_ids.add(action.activity_id)
                 continue
             if not result.ok:
                 continue
