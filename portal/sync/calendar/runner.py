@@ -151,7 +151,8 @@ class Runner:
         self.made_links = {}
         #: activities whose guests Google was asked to email in the current chunk
         self.notified = []
-        #: activities Google refused a write of: they stay in the export queue
+        #: activities Google refused a write of, or answered with a newer copy (412): they
+        #: stay in the export queue, so the next export looks at them again
         self.failed_ids = set()
         self.directory = Directory(owner_id=self.user.id)
         self.ctx = e.Context()
