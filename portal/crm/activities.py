@@ -314,13 +314,17 @@ class GridActivity:
         return f"<GridActivity {self.id} {self.subject!r}>"
 
 
-def occurrences_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None):
+def occurrences_in_range(user, start_utc, end_utc, owner=None, *, zone_name=None,
+                         annotated=True):
     """What ``owner``'s calendar shows between two UTC instants: the activities of
-    :func:`activities_in_range`, annotated (see :func:`annotate`), with every recurring one
-    replaced by its occurrences in the range (each an ``Occurrence`` of the series)."""
+    :func:`activities_in_range`, with every recurring one replaced by its occurrences in the
+    range (each an ``Occurrence`` of the series). ``annotated``: with the display
+    attributes of :func:`annotate`; a page that draws only some of them (a month cell draws
+    three) annotates those itself."""
     zone_name = zone_name or user.time_zone or "UTC"
-    items = annotate(activities_in_range(user, start_utc, end_utc, owner=owner,
-                                         zone_name=zone_name))
+    items = activities_in_range(user, start_utc, end_utc, owner=owner, zone_name=zone_name)
+    if annotated:
+        annotate(items)
     return expand_recurring(items, start_utc, end_utc, zone_name)
 
 

@@ -17,6 +17,8 @@ DEFAULT_VIEW = "week"
 DEFAULT_FIRST_HOUR = 7
 DEFAULT_LAST_HOUR = 19
 _TICK = timedelta(microseconds=1)
+#: entries a month cell draws before its "+N more" link
+MONTH_CELL_LIMIT = 3
 
 
 def parse_view(value):
@@ -174,6 +176,16 @@ class DayCell:
         """All-day row first, then timed entries by start."""
         return self.all_day + self.timed
 
+    @property
+    def count(self):
+        return len(self.all_day) + len(self.timed)
+
+    def first(self, limit):
+        """The first ``limit`` entries (all of them for None): what a month cell draws."""
+        if limit is None:
+            return self.entries
+        return (self.all_day[:limit] + self.timed[:max(0, limit - len(self.all_day))])
+
     def timed_at(self, hour):
         return [e for e in self.timed if e.hour == hour]
 
@@ -189,11 +201,12 @@ def entries_by_day(activities, days, zone_name):
     ``zone_name`` on every local day they overlap; one ending exactly at midnight does not
     spill onto the next day, and a zero-length one sits on its start day.
     """
-    shown = set(days)
     result = {d: [] for d in days}
     if not days:
         return result
     first_shown, last_shown = min(days), max(days)
+    # The zone is resolved once: a month holds hundreds of activities.
+    local_zone = zone_of(zone_name)
     for activity in activities:
         if activity.all_day:
             if activity.start_date is None:
@@ -202,25 +215,33 @@ def entries_by_day(activities, days, zone_name):
             if last < activity.start_date:
                 last = activity.start_date
             span_first, span_last = max(activity.start_date, first_shown), min(last, last_shown)
-            for day in days_between(span_first, span_last) if span_first <= span_last else []:
-                if day in shown:
+            for day in _span(span_first, span_last):
+                if day in result:
                     result[day].append(CalendarEntry(activity, day))
             continue
         if activity.start_at is None:
             continue
-        start = to_local(activity.start_at, zone_name)
-        end = to_local(activity.end_at or activity.start_at, zone_name)
+        start = activity.start_at.astimezone(local_zone)
+        end = (activity.end_at or activity.start_at).astimezone(local_zone)
         if end < start:
             end = start
         first_day = start.date()
         last_day = max(first_day, (end - _TICK).date()) if end > start else first_day
+        if first_day == last_day:  # most activities: one entry, no span to walk
+            if first_day in result:
+                result[first_day].append(CalendarEntry(activity, first_day, start, end))
+            continue
         span_first, span_last = max(first_day, first_shown), min(last_day, last_shown)
-        for day in days_between(span_first, span_last) if span_first <= span_last else []:
-            if day in shown:
+        for day in _span(span_first, span_last):
+            if day in result:
                 result[day].append(CalendarEntry(activity, day, start=start, end=end,
                                                  continued=day > first_day,
                                                  continues=day < last_day))
     return result
+
+
+def _span(first, last):
+    return days_between(first, last) if first <= last else ()
 
 
 def build_cells(activities, days, zone_name, today=None, month=None):
@@ -232,10 +253,18 @@ def build_cells(activities, days, zone_name, today=None, month=None):
                        in_month=month is None or (day.year, day.month) == month)
         for entry in by_day[day]:
             (cell.all_day if entry.in_all_day_row else cell.timed).append(entry)
-        cell.all_day.sort(key=lambda e: (not e.all_day, _sort_key(e.activity)))
-        cell.timed.sort(key=lambda e: (e.start, e.end, _sort_key(e.activity)))
+        cell.all_day.sort(key=_all_day_row_order)
+        cell.timed.sort(key=_timed_order)
         cells.append(cell)
     return cells
+
+
+def _all_day_row_order(entry):
+    return (not entry.activity.all_day, _sort_key(entry.activity))
+
+
+def _timed_order(entry):
+    return (entry.start, entry.end, _sort_key(entry.activity))
 
 
 def hour_rows(cells, first=DEFAULT_FIRST_HOUR, last=DEFAULT_LAST_HOUR):
@@ -261,6 +290,22 @@ class CalendarPage:
     @property
     def weeks(self):
         return [self.cells[i:i + 7] for i in range(0, len(self.cells), 7)]
+
+    @property
+    def cell_limit(self):
+        """How many entries a day cell draws: a month cell its first few and a "+N more"
+        link to the day; the week and day views draw all (None)."""
+        return MONTH_CELL_LIMIT if self.view == "month" else None
+
+    def drawn_activities(self):
+        """The activities (a series once for all its occurrences) the page draws, in order:
+        the ones worth annotating for display."""
+        drawn = {}
+        for cell in self.cells:
+            for entry in cell.first(self.cell_limit):
+                activity = getattr(entry.activity, "series", entry.activity)
+                drawn.setdefault(id(activity), activity)
+        return list(drawn.values())
 
     @property
     def prev_anchor(self):

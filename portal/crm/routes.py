@@ -9,10 +9,11 @@ from portal.accounts.models import User
 from portal.core import params
 from portal.core.forms import EmptyForm
 from portal.core.timezones import local_now
-from portal.core.urls import safe_next
+from portal.core.urls import safe_next, url_builder
 from portal.crm import activities as services
 from portal.crm import calendar_view as cal
 from portal.crm import contact_routes  # noqa: F401  (registers the contact views on bp)
+from portal.crm import display  # noqa: F401  (registers its template globals on bp)
 from portal.crm.busy_routes import busy_for_form
 from portal.crm.activity_forms import ActivityFilterForm, ActivityForm
 from portal.crm.blueprint import bp
@@ -54,9 +55,12 @@ def calendar():
     days = cal.visible_days(view, anchor)
     start_utc, end_utc = cal.utc_range(days[0], days[-1], _zone())
     items = services.occurrences_in_range(current_user, start_utc, end_utc, owner=owner,
-                                          zone_name=_zone())
+                                          zone_name=_zone(), annotated=False)
     google = _google_events(owner, start_utc, end_utc)
     page = cal.build_page(view, anchor, items + google.events, _zone(), today)
+    # Only what the page draws: a month of 1,000 activities draws about a hundred.
+    services.annotate([a for a in page.drawn_activities()
+                       if not getattr(a, "is_google_event", False)])
     owners = services.calendar_owners(current_user)
     owner_arg = owner.id if owner.id != current_user.id else None
 
@@ -66,8 +70,15 @@ def calendar():
         args.update(changes)
         return url_for("crm.calendar", **{k: v for k, v in args.items() if v is not None})
 
+    here = cal_url()
+    # Links every day cell and activity repeats, each built once (see url_builder).
+    links = {"day_url": url_builder("crm.calendar", "date", view="day", date=None,
+                                    user=owner_arg, google="1" if google.shown else None),
+             "new_url": url_builder("crm.activity_new", "date", user=owner_arg, next=here),
+             "activity_url": url_builder("crm.activity_detail", "activity_id", next=here)}
     return render_template("crm/calendar.html", page=page, owner=owner, owners=owners,
-                           cal_url=cal_url, zone=_zone(), title=f"Calendar · {page.title}",
+                           cal_url=cal_url, here=here, **links, zone=_zone(),
+                           title=f"Calendar · {page.title}",
                            can_edit=lambda a: services.can_edit(current_user, a),
                            owner_arg=owner_arg, google=google, add_form=EmptyForm())
 
@@ -139,7 +150,11 @@ def activity_list():
     def sort_url(order):
         return url_for("crm.activity_list", **{**args, "sort": order})
 
+    here = request.full_path
     return render_template("crm/activity_list.html", form=form, pagination=pagination,
+                           activity_url=url_builder("crm.activity_detail", "activity_id",
+                                                    next=here),
+                           edit_url=url_builder("crm.activity_edit", "activity_id", next=here),
                            page_url=page_url, sort_url=sort_url, filtered=bool(args),
                            descending=filters.get("descending", False),
                            can_edit=lambda a: services.can_edit(current_user, a),
