@@ -121,9 +121,9 @@ def local_dates_of_range(start_utc, end_utc, zone_name):
     return first, last
 
 
-@dataclass
+@dataclass(slots=True)
 class CalendarEntry:
-    """One activity as it shows on one day of the grid."""
+    """One activity as it shows on one day of the grid (slots: a month makes a thousand)."""
 
     activity: object
     day: date
