@@ -139,3 +139,24 @@ def test_activity_badges_macro_renders_nothing_yet(app):
             "{% from 'crm/_macros.html' import activity_badges %}[{{ activity_badges(a) }}]",
             a=object())
     assert html == "[]"
+
+
+def test_a_full_month_cell_draws_three_in_order_and_links_the_rest(client, madrid_user,
+                                                                    make_activity):
+    # Five on Thursday 26 November (Madrid is UTC+1), made out of order; a two-day trip
+    # starting the day before sits in the all-day row, so it comes first.
+    for hour, subject in [(15, "Fifth"), (9, "Second"), (13, "Fourth"), (11, "Third"),
+                          (8, "First")]:
+        make_activity(madrid_user, subject=subject,
+                      start=datetime(2026, 11, 26, hour - 1, tzinfo=UTC))
+    make_activity(madrid_user, subject="Trip", start=datetime(2026, 11, 25, 17, tzinfo=UTC),
+                  minutes=24 * 60)
+    html = client.get("/?view=month&date=2026-11-15").get_data(as_text=True)
+    thursday = cell(html, "2026-11-26")
+    drawn = re.findall(r'<span class="cal-subject">([^<]+)</span>', thursday)
+    assert drawn == ["Trip", "First", "Second"]
+    assert "+3 more" in thursday and "26 November 2026, 6 activities" in thursday
+    more = re.search(r'href="([^"]+)">\+3 more', thursday).group(1)
+    assert more == "/?view=day&amp;date=2026-11-26"
+    day = client.get(more.replace("&amp;", "&")).get_data(as_text=True)
+    assert all(s in day for s in ("First", "Second", "Third", "Fourth", "Fifth", "Trip"))
