@@ -50,6 +50,11 @@ def _measure(args, tmp, redis_url):
         or f"sqlite:///{tmp}/bench.sqlite",
         "REDIS_URL": redis_url, "REDISLITE_PATH": f"{tmp}/redis.rdb",
         "RQ_QUEUE": "dispatcher-bench"})
+    # The tick runs in a work horse forked from `flask worker`, which froze what it loaded
+    # at start (portal/jobs/worker.py): the same here, before any data is loaded.
+    from portal.jobs.worker import prepare_for_work_horses
+
+    prepare_for_work_horses()
     with app.app_context():
         db.drop_all()
         db.create_all()
