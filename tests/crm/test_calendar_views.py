@@ -160,3 +160,38 @@ def test_a_full_month_cell_draws_three_in_order_and_links_the_rest(client, madri
     assert more == "/?view=day&amp;date=2026-11-26"
     day = client.get(more.replace("&amp;", "&")).get_data(as_text=True)
     assert all(s in day for s in ("First", "Second", "Third", "Fourth", "Fifth", "Trip"))
+
+
+def test_a_calendar_holds_what_its_owner_organizes_or_joins_and_nothing_else(
+        client, madrid_user, make_user, make_activity):
+    boss, other = make_user(name="Bea Boss"), make_user(name="Olga Other")
+    at = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    make_activity(madrid_user, subject="Mine alone", start=at)
+    make_activity(boss, subject="Boss invited me", participants=[madrid_user], start=at)
+    make_activity(madrid_user, subject="I invited Olga", participants=[other], start=at)
+    make_activity(boss, subject="Boss and Olga only", participants=[other], start=at)
+    make_activity(other, subject="Olga alone", start=at)
+    for view in ("month", "week", "day"):
+        html = client.get(f"/?view={view}&date=2026-11-24").get_data(as_text=True)
+        assert "Mine alone" in html and "Boss invited me" in html and "I invited Olga" in html
+        assert "Boss and Olga only" not in html and "Olga alone" not in html
+        # Once per layout drawn (the week has a small-screen list too), not per person on it.
+        assert html.count('title="10:00–11:00 · I invited Olga"') == \
+            html.count('title="10:00–11:00 · Mine alone"')
+
+
+def test_calendar_items_escape_what_users_typed(client, madrid_user, make_activity):
+    make_activity(madrid_user, subject='<img src=x onerror="alert(1)"> & co', status="Held",
+                  location='Room "A" <b>', start=datetime(2026, 11, 24, 9, tzinfo=UTC),
+                  conference_url="https://meet.google.com/abc-defg-hij",
+                  conference_name="Meet <i>")
+    for view in ("month", "week", "day"):
+        html = client.get(f"/?view={view}&date=2026-11-24").get_data(as_text=True)
+        item = re.search(r'<a class="cal-item[^"]*".*?</a>', html, re.S).group(0)
+        assert "<img" not in item and "<b>" not in item and "<i>" not in item
+        assert ('title="10:00–11:00 · &lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; co'
+                ' · Room &#34;A&#34; &lt;b&gt; · Meet &lt;i&gt;: '
+                'https://meet.google.com/abc-defg-hij"') in item
+        assert ('<span class="cal-subject">&lt;img src=x onerror=&#34;alert(1)&#34;&gt; '
+                '&amp; co</span>') in item
+        assert 'Held: </span>' in item and 'data-testid="conference-mark"' in item
