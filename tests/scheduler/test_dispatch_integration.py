@@ -209,3 +209,34 @@ def test_clean_old_sync_runs_deletes_month_old_runs_and_their_logs(connect_user,
     assert db.session.get(SyncRun, recent_id) is not None
     assert db.session.scalar(select(db.func.count(SyncRunEntry.id))
                              .where(SyncRunEntry.run_id == old_id)) == 0
+
+
+def test_a_mapping_busy_in_one_direction_gets_the_other_chained_and_not_the_same_again(
+        connect_user, work):
+    from portal.jobs.sync import enqueue_sync
+
+    ann, mapping = connect_user("ann@example.com")
+    cara, cara_map = connect_user("cara@example.com")
+    _auto(ann)
+    _auto(cara)
+    # Ann pressed "Synchronize now" for an export that no worker has picked up yet.
+    (queued,) = enqueue_sync(ann, mapping, direction="export")
+
+    # Hours later (the run still waiting, say a worker was down): both crons fall due.
+    later = datetime.now(timezone.utc) + LATER
+    exports = enqueue_due_syncs("export", now=later)
+    imports = enqueue_due_syncs("import", now=later)
+
+    # The same direction is already on its way: not queued twice (Cara's is free).
+    assert [j for j in exports.job_ids if j.startswith(f"sync-{mapping.id}-")] == []
+    assert exports.skipped_busy == 1
+    assert any(j.startswith(f"sync-{cara_map.id}-") for j in exports.job_ids)
+    # The import waits behind Ann's export instead of being dropped, and runs after it.
+    (chained,) = [j for j in imports.job_ids if j.startswith(f"sync-{mapping.id}-")]
+    job = Job.fetch(chained, connection=get_queue().connection)
+    assert job.dependency_ids == [queued.job_id]
+    work()
+    runs = {r.job_id: r for r in db.session.scalars(
+        select(SyncRun).where(SyncRun.mapping_id == mapping.id))}
+    assert runs[queued.job_id].status == runs[chained].status == "succeeded"
+    assert runs[queued.job_id].finished_at <= runs[chained].started_at
