@@ -1,9 +1,9 @@
 """How an activity looks wherever it is listed: its CSS classes, its colour accent, whether
 it repeats, and the calendar's item for it. Template globals in Python rather than Jinja
 macros: a calendar draws hundreds of activities per page, and a macro call costs about ten
-times a function call (a month's hundred items took 9 ms of macros on a slow machine, 1 ms
-here). The macros of ``crm/_macros.html`` that other pages use call these too, so each rule
-is written once."""
+times a function call (a month's hundred items took 9 ms as macros on a slow machine, about
+4 ms here). The macros of ``crm/_macros.html`` that other pages use call these too, so each
+rule is written once."""
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
@@ -99,9 +99,11 @@ _ICON_SNIPPETS = """{% from 'bootstrap5/utils.html' import render_icon %}\
 <span class="google-mark" title="From Google Calendar (read-only here)" data-testid="google-mark">\
 {{ google_logo() }}<span class="visually-hidden"> From Google</span></span>\x00\
 <span class="repeat-mark" title="Repeats" data-testid="repeat-mark">\
-{{ render_icon('arrow-repeat', size='0.9em') }}<span class="visually-hidden"> Repeats</span></span>\x00\
+{{ render_icon('arrow-repeat', size='0.9em') }}\
+<span class="visually-hidden"> Repeats</span></span>\x00\
 <span class="conference-mark" data-testid="conference-mark">\
-{{ render_icon('camera-video', size='0.9em') }}<span class="visually-hidden"> Video call</span></span>"""
+{{ render_icon('camera-video', size='0.9em') }}\
+<span class="visually-hidden"> Video call</span></span>"""
 
 
 def _icons():
