@@ -62,10 +62,9 @@ class GoogleCalendarEvent:
     html_link: str = ""
     recurring: bool = False
     is_google_event: bool = True
-    #: grid helpers look these up on activities
+    #: what the grid's layout reads on every item (the id breaks ties in a day's order)
     id: None = None
     status: str = "Planned"
-    activity_type_id: int = 0
 
 
 @dataclass
