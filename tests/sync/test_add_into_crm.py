@@ -64,6 +64,12 @@ def test_google_events_show_only_when_asked(client, ann, sim):
                      html)
     next_week = re.search(r'href="([^"]+)"[^>]*data-testid="cal-next"', html).group(1)
     assert "google=1" in next_week
+    # The day and the month offer it too (the month in its day's cell).
+    for view in ("day", "month"):
+        html = client.get(f"/?view={view}&date=2031-03-11&google=1").get_data(as_text=True)
+        assert list(google_items(html)) == [event["id"]], view
+    cell = re.search(r'<td[^>]*data-date="2031-03-11"[^>]*>(.*?)</td>', html, re.S).group(1)
+    assert "Lunch with Lea" in cell and "Add into CRM" in cell
 
 
 def test_no_toggle_when_every_calendar_is_imported(client, connect_user, login, sim):
