@@ -4,7 +4,10 @@ Prints the wall time of ``enqueue_due_syncs`` (what each sync cron does on a tic
 Redis round trips it used and the SQL statements it ran. Target: well under 1 s, and O(1)
 round trips per batch of jobs rather than per job.
 
-    .venv/bin/python bench/dispatcher_bench.py [--users 1000] [--mappings 3]
+    .venv/bin/python bench/dispatcher_bench.py [--users 1000] [--mappings 3] [--rounds 3]
+
+Each round starts over (no runs, Redis emptied) and the best tick is kept, as the issue's
+figures were (the range is printed too).
 
 Uses a temporary SQLite file and embedded Redis unless DATABASE_URL / REDIS_URL are set
 (beware: it empties that database).
@@ -29,6 +32,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--mappings", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     from portal.jobs import embedded
@@ -63,31 +67,47 @@ def _measure(args, tmp, redis_url):
         get_redis().flushdb()
         _populate(args.users, args.mappings)
 
-        from portal.scheduler import dispatch, services
-        from portal.scheduler.models import CronTask
+        from portal.scheduler import dispatch
 
-        # Export and import due on the same tick (both crons every 15 minutes).
-        services.ensure_default_tasks()
-        for task in db.session.scalars(db.select(CronTask)):
-            task.next_due_at = None if task.handler.startswith("google_calendar") \
-                else datetime(2999, 1, 1, tzinfo=timezone.utc)
-        db.session.commit()
         round_trips = _count_redis_round_trips()
         statements = _count_sql(db.engine)
-        started = time.perf_counter()
-        ran = dispatch.tick()
-        elapsed = time.perf_counter() - started
+        ticks = []
+        for _ in range(args.rounds):
+            _make_both_due()
+            get_redis().flushdb()
+            round_trips["n"] = statements["n"] = 0
+            started = time.perf_counter()
+            ran = dispatch.tick()
+            ticks.append(time.perf_counter() - started)
+        elapsed = min(ticks)
         jobs = get_queue().count
         print(f"Dispatcher benchmark: one tick, {args.users} users x {args.mappings} "
-              f"mappings, export and import both due ({', '.join(ran)})")
+              f"mappings, export and import both due ({', '.join(ran)}); best of "
+              f"{args.rounds}")
         row("one tick: jobs enqueued", f"{jobs} (one per mapping, both directions)",
             f"{args.users * args.mappings}", jobs == args.users * args.mappings)
-        row("one tick: time", f"{elapsed * 1000:.0f} ms", "< 1 s", elapsed < 1)
+        row("one tick: time", f"{elapsed * 1000:.0f} ms ({args.rounds} runs "
+            f"{min(ticks) * 1000:.0f}-{max(ticks) * 1000:.0f})", "< 1 s", elapsed < 1)
         row("one tick: Redis round trips", f"{round_trips['n']} "
             f"({round_trips['n'] / max(jobs, 1):.4f} per job)", "O(1) per 500 jobs",
             round_trips["n"] < 40 + jobs / 50)
         row("one tick: SQL statements", f"{statements['n']}", "(reference)", True)
         db.drop_all()
+
+
+def _make_both_due():
+    """Export and import due on the same tick (both crons every 15 minutes), no run yet."""
+    from portal.extensions import db
+    from portal.scheduler import services
+    from portal.scheduler.models import CronTask
+    from portal.sync.core.runs import SyncRun
+
+    services.ensure_default_tasks()
+    db.session.execute(SyncRun.__table__.delete())
+    for task in db.session.scalars(db.select(CronTask)):
+        task.next_due_at = None if task.handler.startswith("google_calendar") \
+            else datetime(2999, 1, 1, tzinfo=timezone.utc)
+    db.session.commit()
 
 
 def _populate(users, mappings):

@@ -8,7 +8,8 @@
     .venv/bin/python bench/sync_bench.py            # N = 10,000
     .venv/bin/python bench/sync_bench.py --n 2000
 
-Each measurement runs in a fresh child process (fork), so its peak RSS is its own.
+Each measurement runs in a fresh child process (fork), so its peak RSS is its own. The
+floor and the full export are each the best of two runs, as the issue's figures were.
 """
 import argparse
 import multiprocessing
@@ -219,12 +220,18 @@ def main():
         # so the portal's own overhead can be read off too.
         lean = min((_in_child(raw_floor, sim.base_url, n, True)["wall"] for _ in range(2)))
         row("the same with the portal's batch codec", f"{lean:.2f} s", "(reference)", True)
-        sim.control.reset()
-        sim_cpu = sim.cpu()
-        export = _in_child(export_run, sim.base_url, n)
-        export_sim_cpu = sim.cpu() - sim_cpu
+        # Best of two, as the floor is (a shared machine's speed varies from run to run).
+        exports = []
+        for _ in range(2):
+            sim.control.reset()
+            sim_cpu = sim.cpu()
+            exports.append(_in_child(export_run, sim.base_url, n))
+            exports[-1]["sim_cpu"] = sim.cpu() - sim_cpu
+        export = min(exports, key=lambda run: run["wall"])
+        export_sim_cpu = export["sim_cpu"]
         limit = min(10.0, 1.5 * floor)
-        row("full export: wall", f"{export['wall']:.2f} s ({export['wall'] / floor:.2f}x floor)",
+        row("full export: wall", f"{export['wall']:.2f} s ({export['wall'] / floor:.2f}x floor; "
+            f"runs {exports[0]['wall']:.1f} and {exports[1]['wall']:.1f} s)",
             f"< 10 s and <= 1.5x floor ({1.5 * floor:.1f} s)", export["wall"] <= limit)
         row("full export: over the client with the same codec",
             f"{export['wall'] / lean:.2f}x ({export['wall'] - lean:.1f} s)", "(reference)", True)
