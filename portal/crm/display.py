@@ -4,6 +4,8 @@ macros: a calendar draws hundreds of activities per page, and a macro call costs
 times a function call (a month's hundred items took 9 ms as macros on a slow machine, about
 4 ms here). The macros of ``crm/_macros.html`` that other pages use call these too, so each
 rule is written once."""
+from types import SimpleNamespace
+
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
@@ -67,58 +69,56 @@ def calendar_item(entry, activity_url=None, back=None):
         title += f" · {a.location}"
     if a.conference_url:
         title += f" · {a.conference_name or 'Video call'}: {a.conference_url}"
-    icons = _icons()
+    marks = _marks()
     # Plain strings, each value escaped once (Markup.format goes through a Python formatter,
     # several times slower).
     parts = [f'<a class="{escape(classes)}"{color_attrs(a)}\n   href="{escape(href)}"\n'
              f'   title="{escape(title)}"\n   data-activity-id="{escape(a.id)}">']
     if a.status == "Held":
-        parts.append(icons["held"])
+        parts.append(marks["held"])
     parts.append(f'<span class="cal-time">{escape(label)}</span>')
+    # The marks come before the subject: a long subject is cut off with an ellipsis.
     if a.from_google:
-        parts.append(icons["google_mark"])
+        parts.append(marks["google_mark"])
     elif a.google_synced:
-        parts.append(_SYNCED_MARK)
+        parts.append(marks["synced_mark"])
     if is_repeating(a):
-        parts.append(icons["repeat_mark"])
+        parts.append(marks["repeat_mark"])
     if a.conference_url:
-        parts.append(icons["conference_mark"])
+        parts.append(marks["conference_mark"])
     parts.append(f' <span class="cal-subject">{escape(a.subject)}</span>\n</a>')
     return Markup("".join(parts))
 
 
 _MISSING = object()
-_SYNCED_MARK = Markup('<span class="synced-mark text-secondary" title="Synced to Google Calendar" '
-                      'data-testid="synced-mark">&#x21C5;<span class="visually-hidden"> Synced to '
-                      'Google</span></span>')
-#: the marks' icons, rendered by the same macros the other pages use (once per request:
-#: their links depend on the request's root)
-_ICON_SNIPPETS = """{% from 'bootstrap5/utils.html' import render_icon %}\
-{% from 'sync/_badges.html' import google_logo %}\
-{{ render_icon('check2-circle', size='0.9em') }}\x00\
-<span class="google-mark" title="From Google Calendar (read-only here)" data-testid="google-mark">\
-{{ google_logo() }}<span class="visually-hidden"> From Google</span></span>\x00\
-<span class="repeat-mark" title="Repeats" data-testid="repeat-mark">\
-{{ render_icon('arrow-repeat', size='0.9em') }}\
-<span class="visually-hidden"> Repeats</span></span>\x00\
+#: the marks, rendered once per request (their icon links depend on the request's root) by
+#: the same macros the other pages draw them with, from stand-ins that carry one mark each
+_MARKS = """{% from 'bootstrap5/utils.html' import render_icon %}\
+{% from 'crm/_macros.html' import activity_badges with context %}\
+{{ render_icon('check2-circle', size='0.9em') }}<span class="visually-hidden">Held: </span> \x00\
+{{ activity_badges(from_google) }}\x00{{ activity_badges(synced) }}\x00\
+{{ activity_badges(repeats) }}\x00\
 <span class="conference-mark" data-testid="conference-mark">\
 {{ render_icon('camera-video', size='0.9em') }}\
 <span class="visually-hidden"> Video call</span></span>"""
 
 
-def _icons():
-    icons = g.get("_calendar_item_icons")
-    if icons is None:
-        template = current_app.extensions.get("calendar_item_icons")
+def _marks():
+    marks = g.get("_calendar_item_marks")
+    if marks is None:
+        template = current_app.extensions.get("calendar_item_marks")
         if template is None:
-            template = current_app.extensions["calendar_item_icons"] = \
-                current_app.jinja_env.from_string(_ICON_SNIPPETS)
-        held, google_mark, repeat_mark, conference_mark = template.render().split("\x00")
-        icons = g._calendar_item_icons = {
-            "held": held + '<span class="visually-hidden">Held: </span> ',
-            "google_mark": google_mark, "repeat_mark": repeat_mark,
-            "conference_mark": conference_mark}
-    return icons
+            template = current_app.extensions["calendar_item_marks"] = \
+                current_app.jinja_env.from_string(_MARKS)
+        plain = dict(from_google=False, google_synced=False, recurring=False)
+        rendered = template.render(
+            from_google=SimpleNamespace(**dict(plain, from_google=True)),
+            synced=SimpleNamespace(**dict(plain, google_synced=True)),
+            repeats=SimpleNamespace(**dict(plain, recurring=True)))
+        marks = g._calendar_item_marks = dict(zip(
+            ("held", "google_mark", "synced_mark", "repeat_mark", "conference_mark"),
+            rendered.split("\x00")))
+    return marks
 
 
 @bp.record_once
