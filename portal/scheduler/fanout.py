@@ -131,7 +131,8 @@ def _enqueue(entries, now, result):
                  for m, u, _ in entries[start:start + BATCH]]
         locked, held = _take_locks(redis, chunk)
         chained = [pair for pair in _chainable(redis, held, None, directions)]
-        result.skipped_busy += len(held) - len(chained)
+        # Not ours and not chained: busy (a lock freed between our two reads included).
+        result.skipped_busy += len(chunk) - len(locked) - len(chained)
         jobs = [(entry, None) for entry in locked] + chained
         if not jobs:
             continue
@@ -174,8 +175,8 @@ def _take_locks(redis, chunk):
         for mapping_id, _, _ in refused:
             pipe.get(mapping_lock_key(mapping_id))
         holders = pipe.execute()
-    # A lock released between the two round trips has no holder: skipped this tick, as a
-    # busy one is (the next tick takes it).
+    # A lock released between the two round trips has no holder: skipped this tick, and
+    # counted, as a busy one is (the next tick takes it).
     held = [(entry, holder.decode() if isinstance(holder, bytes) else holder)
             for entry, holder in zip(refused, holders) if holder]
     return locked, held

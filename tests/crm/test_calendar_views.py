@@ -168,16 +168,22 @@ def test_a_calendar_holds_what_its_owner_organizes_or_joins_and_nothing_else(
     at = datetime(2026, 11, 24, 9, tzinfo=UTC)
     make_activity(madrid_user, subject="Mine alone", start=at)
     make_activity(boss, subject="Boss invited me", participants=[madrid_user], start=at)
-    make_activity(madrid_user, subject="I invited Olga", participants=[other], start=at)
+    make_activity(madrid_user, subject="I invited Olga", participants=[other, boss], start=at)
+    make_activity(madrid_user, subject="On my own list", participants=[madrid_user], start=at)
     make_activity(boss, subject="Boss and Olga only", participants=[other], start=at)
     make_activity(other, subject="Olga alone", start=at)
-    for view in ("month", "week", "day"):
+    for view in ("week", "day"):
         html = client.get(f"/?view={view}&date=2026-11-24").get_data(as_text=True)
         assert "Mine alone" in html and "Boss invited me" in html and "I invited Olga" in html
         assert "Boss and Olga only" not in html and "Olga alone" not in html
         # Once per layout drawn (the week has a small-screen list too), not per person on it.
-        assert html.count('title="10:00–11:00 · I invited Olga"') == \
-            html.count('title="10:00–11:00 · Mine alone"')
+        once = html.count('title="10:00–11:00 · Mine alone"')
+        assert html.count('title="10:00–11:00 · I invited Olga"') == once
+        assert html.count('title="10:00–11:00 · On my own list"') == once
+    # The month draws three a day and counts them all: four, each once.
+    html = client.get("/?view=month&date=2026-11-24").get_data(as_text=True)
+    assert "Tuesday 24 November 2026, 4 activities" in html
+    assert "Boss and Olga only" not in html and "Olga alone" not in html
 
 
 def test_calendar_items_escape_what_users_typed(client, madrid_user, make_activity):
@@ -195,3 +201,38 @@ def test_calendar_items_escape_what_users_typed(client, madrid_user, make_activi
         assert ('<span class="cal-subject">&lt;img src=x onerror=&#34;alert(1)&#34;&gt; '
                 '&amp; co</span>') in item
         assert 'Held: </span>' in item and 'data-testid="conference-mark"' in item
+
+
+@pytest.mark.parametrize("view", ["month", "week", "day"])
+def test_a_calendar_page_costs_the_same_queries_for_2_or_40_activities(
+        client, madrid_user, make_user, make_activity, view):
+    from sqlalchemy import event as sa_event
+
+    from portal.extensions import db
+
+    guest = make_user(name="Gus Guest")
+
+    def statements():
+        seen = []
+
+        def count(*_):
+            seen.append(1)
+
+        sa_event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(f"/?view={view}&date=2026-11-24").status_code == 200
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    def add(n):
+        for i in range(n):
+            make_activity(madrid_user, subject=f"Item {i}", participants=[guest],
+                          start=datetime(2026, 11, 24, 8 + i % 10, tzinfo=UTC),
+                          status="Held" if i % 3 == 0 else "Planned",
+                          recurrence="RRULE:FREQ=DAILY;COUNT=2" if i % 5 == 0 else "")
+
+    add(2)
+    few = statements()
+    add(38)
+    assert statements() == few

@@ -215,8 +215,10 @@ def test_a_mapping_busy_in_one_direction_gets_the_other_chained_and_not_the_same
         connect_user, work):
     from portal.jobs.sync import enqueue_sync
 
-    ann, mapping = connect_user("ann@example.com")
+    # Cara first: the busy mapping is not the first of the batch, so a holder read for the
+    # wrong mapping would show.
     cara, cara_map = connect_user("cara@example.com")
+    ann, mapping = connect_user("ann@example.com")
     _auto(ann)
     _auto(cara)
     # Ann pressed "Synchronize now" for an export that no worker has picked up yet.
@@ -224,10 +226,11 @@ def test_a_mapping_busy_in_one_direction_gets_the_other_chained_and_not_the_same
 
     # Hours later (the run still waiting, say a worker was down): both crons fall due.
     later = datetime.now(timezone.utc) + LATER
-    exports = enqueue_due_syncs("export", now=later)
     imports = enqueue_due_syncs("import", now=later)
+    exports = enqueue_due_syncs("export", now=later)
 
-    # The same direction is already on its way: not queued twice (Cara's is free).
+    # The same direction is already on its way: not queued twice (Cara's goes ahead, behind
+    # her own import).
     assert [j for j in exports.job_ids if j.startswith(f"sync-{mapping.id}-")] == []
     assert exports.skipped_busy == 1
     assert any(j.startswith(f"sync-{cara_map.id}-") for j in exports.job_ids)
